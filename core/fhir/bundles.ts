@@ -1,0 +1,56 @@
+/**
+ * Bundles answered by list interactions: `history` (R4 http.html#history) and `searchset`.
+ * URLs are built from the server's base URL, which the handler layer knows.
+ */
+import type { Bundle, BundleEntry, BundleLink, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import type { ResourceVersion } from '../storage/repository.js';
+
+export function weakEtag(version: number): string {
+  return `W/"${version}"`;
+}
+
+export interface PageLinks {
+  readonly self: string;
+  readonly next?: string;
+}
+
+function links(pageLinks: PageLinks): BundleLink[] {
+  return [{ relation: 'self', url: pageLinks.self }, ...(pageLinks.next ? [{ relation: 'next', url: pageLinks.next }] : [])];
+}
+
+export function historyBundle(baseUrl: string, versions: ResourceVersion[], pageLinks: PageLinks): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'history',
+    link: links(pageLinks),
+    entry: versions.map((version): BundleEntry => {
+      const path = `${version.resourceType}/${version.id}`;
+      return {
+        fullUrl: `${baseUrl}/${path}`,
+        ...(version.resource ? { resource: version.resource } : {}),
+        request: { method: version.method, url: version.method === 'POST' ? version.resourceType : path },
+        response: {
+          status: version.deleted ? '204' : version.version === 1 ? '201' : '200',
+          etag: weakEtag(version.version),
+          lastModified: version.lastUpdated,
+        },
+      };
+    }),
+  };
+}
+
+export function searchsetBundle(baseUrl: string, resources: Resource[], pageLinks: PageLinks, outcome?: OperationOutcome): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'searchset',
+    link: links(pageLinks),
+    entry: [
+      ...resources.map((resource): BundleEntry => ({
+        fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id}`,
+        resource,
+        search: { mode: 'match' },
+      })),
+      ...(outcome ? [{ resource: outcome, search: { mode: 'outcome' as const } }] : []),
+    ],
+  };
+}

@@ -1,0 +1,269 @@
+/**
+ * The FHIR RESTful interactions (R4 http.html) over the versioned repository: request shape
+ * checks, validation, and the status semantics (404 unknown, 410 deleted, 412 stale If-Match).
+ * No HTTP or Lambda types: the handlers in `functions/` parse and shape, this decides.
+ */
+import { applyPatch } from '@medplum/core';
+import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { FhirError, issue } from '../errors.js';
+import type { Page, ResourceKey, ResourceRepository, ResourceVersion, WriteResult } from '../storage/repository.js';
+import type { TenantId } from '../tenant.js';
+import { isResourceType } from './definitions.js';
+import { newResourceId, parseId, parseVersionId } from './ids.js';
+import { assertValidResource, validateResource } from './validation.js';
+
+export interface FhirContext {
+  readonly repository: ResourceRepository;
+  readonly tenant: TenantId;
+}
+
+export interface PageRequest {
+  readonly count: number;
+  readonly cursor?: string;
+  readonly since?: string;
+}
+
+type JsonPatchOperation = Parameters<typeof applyPatch>[1][number];
+
+export function assertResourceType(resourceType: string | undefined): string {
+  if (!resourceType || !isResourceType(resourceType)) {
+    throw FhirError.notFound(`Unknown resource type "${String(resourceType).slice(0, 64)}"`);
+  }
+  return resourceType;
+}
+
+function resourceKey(context: FhirContext, resourceType: string | undefined, id: string | undefined): ResourceKey {
+  return { tenant: context.tenant, resourceType: assertResourceType(resourceType), id: parseId(id) };
+}
+
+/** The request body as a resource of the URL's type. */
+function requireResourceBody(body: unknown, resourceType: string): Resource {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw FhirError.badRequest('Request body must be a FHIR resource (a JSON object)');
+  }
+  const bodyType = (body as { resourceType?: unknown }).resourceType;
+  if (bodyType !== resourceType) {
+    throw FhirError.badRequest(`Resource type in the body ("${String(bodyType)}") does not match the URL ("${resourceType}")`, 'resourceType');
+  }
+  return body as Resource;
+}
+
+function describe(key: ResourceKey): string {
+  return `${key.resourceType}/${key.id}`;
+}
+
+export async function createResource(context: FhirContext, resourceType: string | undefined, body: unknown): Promise<ResourceVersion> {
+  const type = assertResourceType(resourceType);
+  // R4: on create the server assigns the id and ignores any id in the body.
+  const resource = { ...requireResourceBody(body, type), id: newResourceId() };
+  assertValidResource(resource);
+  const key = { tenant: context.tenant, resourceType: type, id: resource.id };
+  const result = await context.repository.write(key, { presume: 'absent' }, (current) => {
+    if (current) {
+      throw FhirError.conflict(`Generated id ${describe(key)} already exists`);
+    }
+    return { kind: 'write', method: 'POST', resource };
+  });
+  return result.version as ResourceVersion;
+}
+
+export async function readResource(context: FhirContext, resourceType: string | undefined, id: string | undefined): Promise<ResourceVersion> {
+  const key = resourceKey(context, resourceType, id);
+  const current = await context.repository.readCurrent(key);
+  if (!current) {
+    throw FhirError.notFound(`${describe(key)} not found`);
+  }
+  if (current.deleted) {
+    throw FhirError.gone(`${describe(key)} was deleted (version ${current.version})`);
+  }
+  return current;
+}
+
+export async function vreadResource(context: FhirContext, resourceType: string | undefined, id: string | undefined, versionId: string | undefined): Promise<ResourceVersion> {
+  const key = resourceKey(context, resourceType, id);
+  const version = parseVersionId(versionId);
+  const stored = await context.repository.readVersion(key, version);
+  if (!stored) {
+    throw FhirError.notFound(`${describe(key)}/_history/${version} not found`);
+  }
+  if (stored.deleted) {
+    throw FhirError.gone(`${describe(key)} version ${version} is a deletion`);
+  }
+  return stored;
+}
+
+/** Update, or update-as-create when the client chooses a new id. `created` says which. */
+export async function updateResource(
+  context: FhirContext,
+  resourceType: string | undefined,
+  id: string | undefined,
+  body: unknown,
+  ifMatch: number | undefined,
+): Promise<{ version: ResourceVersion; created: boolean }> {
+  const key = resourceKey(context, resourceType, id);
+  const resource = requireResourceBody(body, key.resourceType);
+  if (resource.id === undefined) {
+    throw FhirError.badRequest('Resource id is required in the body of an update', `${key.resourceType}.id`);
+  }
+  if (resource.id !== key.id) {
+    throw FhirError.badRequest(`Resource id in the body ("${String(resource.id).slice(0, 64)}") does not match the URL ("${key.id}")`, `${key.resourceType}.id`);
+  }
+  assertValidResource(resource);
+  const result = await context.repository.write(key, { ifMatch, presume: ifMatch === undefined ? undefined : 'ifMatch' }, (current) => {
+    if (ifMatch !== undefined && !current) {
+      throw FhirError.preconditionFailed(`If-Match expects version ${ifMatch} but ${describe(key)} does not exist`);
+    }
+    return { kind: 'write', method: 'PUT', resource };
+  });
+  return { version: result.version as ResourceVersion, created: !result.previous || result.previous.deleted };
+}
+
+export async function patchResource(
+  context: FhirContext,
+  resourceType: string | undefined,
+  id: string | undefined,
+  body: unknown,
+  ifMatch: number | undefined,
+): Promise<ResourceVersion> {
+  const key = resourceKey(context, resourceType, id);
+  const operations = parseJsonPatch(body);
+  const result = await context.repository.write(key, { ifMatch }, (current) => {
+    const existing = requireLive(key, current);
+    const patched = structuredClone(existing) as Resource;
+    const failures = applyPatch(patched, operations);
+    const failed = failures.findIndex((failure) => failure !== null);
+    if (failed >= 0) {
+      throw FhirError.unprocessable(`JSON Patch operation ${failed} failed: ${failures[failed]?.message ?? 'invalid operation'}`, `[${failed}]`);
+    }
+    if (patched.resourceType !== key.resourceType || patched.id !== key.id) {
+      throw FhirError.unprocessable('A patch cannot change the resource type or id');
+    }
+    assertValidResource(patched);
+    return { kind: 'write', method: 'PATCH', resource: patched };
+  });
+  return result.version as ResourceVersion;
+}
+
+/** Deletes by writing a deletion version. Deleting a deleted resource changes nothing. */
+export async function deleteResource(context: FhirContext, resourceType: string | undefined, id: string | undefined, ifMatch: number | undefined): Promise<WriteResult> {
+  const key = resourceKey(context, resourceType, id);
+  return context.repository.write(key, { ifMatch, presume: ifMatch === undefined ? undefined : 'ifMatch' }, (current) => {
+    if (!current) {
+      throw FhirError.notFound(`${describe(key)} not found`);
+    }
+    return current.deleted ? { kind: 'unchanged', result: current } : { kind: 'write', method: 'DELETE' };
+  });
+}
+
+export async function instanceHistory(context: FhirContext, resourceType: string | undefined, id: string | undefined, page: PageRequest): Promise<Page<ResourceVersion>> {
+  const key = resourceKey(context, resourceType, id);
+  const history = await context.repository.instanceHistory(key, page);
+  if (history.items.length === 0 && !page.cursor && !page.since) {
+    throw FhirError.notFound(`${describe(key)} not found`);
+  }
+  return history;
+}
+
+export async function typeHistory(context: FhirContext, resourceType: string | undefined, page: PageRequest): Promise<Page<ResourceVersion>> {
+  return context.repository.typeHistory(context.tenant, assertResourceType(resourceType), page);
+}
+
+export async function listResources(context: FhirContext, resourceType: string | undefined, page: PageRequest): Promise<Page<ResourceVersion>> {
+  return context.repository.listByLastUpdated(context.tenant, assertResourceType(resourceType), page);
+}
+
+/**
+ * `$validate` (R4 resource-operation-validate): the body is the resource or a Parameters with
+ * `resource` and optional `mode`. Validation that ran answers an OperationOutcome (200) even
+ * when it lists errors; only a malformed request is itself an error.
+ */
+export async function validateOperation(context: FhirContext, resourceType: string | undefined, id: string | undefined, body: unknown): Promise<OperationOutcome> {
+  const type = assertResourceType(resourceType);
+  const { resource, mode } = unwrapValidateParameters(body, type);
+  if (mode === 'delete') {
+    const key = resourceKey(context, type, id);
+    const current = await context.repository.readCurrent(key);
+    if (!current || current.deleted) {
+      throw FhirError.notFound(`${describe(key)} not found`);
+    }
+    return outcome([]);
+  }
+  const issues: OperationOutcomeIssue[] = [];
+  const bodyType = (resource as { resourceType?: unknown } | undefined)?.resourceType;
+  if (bodyType !== type) {
+    issues.push(issue('invalid', `Resource type "${String(bodyType)}" does not match "${type}"`, 'resourceType'));
+  } else {
+    issues.push(...validateResource(resource));
+  }
+  if (id !== undefined) {
+    parseId(id);
+    if (mode === 'update' && (resource as Resource).id !== id) {
+      issues.push(issue('invalid', `Resource id must be "${id}" to update ${type}/${id}`, `${type}.id`));
+    }
+  }
+  return outcome(issues);
+}
+
+function outcome(issues: OperationOutcomeIssue[]): OperationOutcome {
+  return {
+    resourceType: 'OperationOutcome',
+    issue: issues.length > 0 ? issues : [issue('informational', 'Validation successful: no issues found', undefined, 'information')],
+  };
+}
+
+const VALIDATE_MODES = new Set(['create', 'update', 'delete']);
+
+function unwrapValidateParameters(body: unknown, resourceType: string): { resource: unknown; mode?: string } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw FhirError.badRequest('Request body must be a FHIR resource or a Parameters resource');
+  }
+  const parameters = body as { resourceType?: string; parameter?: { name?: string; resource?: unknown; valueCode?: string; valueUri?: string }[] };
+  if (parameters.resourceType !== 'Parameters' || resourceType === 'Parameters') {
+    return { resource: body };
+  }
+  const byName = (name: string) => parameters.parameter?.find((p) => p.name === name);
+  const resource = byName('resource')?.resource;
+  if (resource === undefined) {
+    throw FhirError.badRequest('Parameters must contain a "resource" parameter', 'Parameters.parameter');
+  }
+  const mode = byName('mode')?.valueCode;
+  if (mode !== undefined && !VALIDATE_MODES.has(mode)) {
+    throw FhirError.badRequest(`Unsupported $validate mode "${mode}": use create, update or delete`, 'Parameters.parameter');
+  }
+  if (byName('profile')) {
+    throw FhirError.of(400, 'not-supported', 'Validation against a profile is not supported; omit "profile" to validate against the base R4 definitions', 'Parameters.parameter');
+  }
+  return { resource, mode };
+}
+
+function requireLive(key: ResourceKey, current: ResourceVersion | undefined): Resource {
+  if (!current) {
+    throw FhirError.notFound(`${describe(key)} not found`);
+  }
+  if (current.deleted || !current.resource) {
+    throw FhirError.gone(`${describe(key)} was deleted (version ${current.version})`);
+  }
+  return current.resource;
+}
+
+const PATCH_OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
+
+/** RFC 6902 shape checks, so a malformed patch is a 400 naming the operation, not a crash. */
+function parseJsonPatch(body: unknown): JsonPatchOperation[] {
+  if (!Array.isArray(body)) {
+    throw FhirError.badRequest('A JSON Patch body must be an array of operations');
+  }
+  body.forEach((operation: unknown, index) => {
+    const op = operation as { op?: unknown; path?: unknown; from?: unknown } | null;
+    if (typeof op !== 'object' || op === null || !PATCH_OPS.has(op.op as string) || typeof op.path !== 'string') {
+      throw FhirError.badRequest(`JSON Patch operation ${index} needs "op" (add, remove, replace, move, copy, test) and a string "path"`, `[${index}]`);
+    }
+    if (['add', 'replace', 'test'].includes(op.op as string) && !('value' in op)) {
+      throw FhirError.badRequest(`JSON Patch operation ${index} (${String(op.op)}) needs a "value"`, `[${index}]`);
+    }
+    if (['move', 'copy'].includes(op.op as string) && typeof op.from !== 'string') {
+      throw FhirError.badRequest(`JSON Patch operation ${index} (${String(op.op)}) needs a string "from"`, `[${index}]`);
+    }
+  });
+  return body as JsonPatchOperation[];
+}

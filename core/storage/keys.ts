@@ -1,0 +1,65 @@
+/**
+ * The one module that builds DynamoDB keys. Nothing else concatenates `TENANT#…`.
+ *
+ * Items of one resource share a partition:
+ *   PK = TENANT#{tenant}#RESOURCE#{type}#{id}
+ *   SK = CURRENT            the current version (body + index keys); what read and search see
+ *   SK = VERSION#{n}        one immutable item per version, zero-padded so they sort numerically
+ *
+ * Index keys are written on CURRENT items only (search partitions) and on VERSION items only
+ * under HISTORY partitions, so a search partition never holds a superseded or deleted version.
+ */
+import type { TenantId } from '../tenant.js';
+
+const VERSION_DIGITS = 12;
+
+export const CURRENT_SK = 'CURRENT';
+export const VERSION_SK_PREFIX = 'VERSION#';
+
+export function resourcePK(tenant: TenantId, resourceType: string, id: string): string {
+  return `TENANT#${tenant}#RESOURCE#${resourceType}#${id}`;
+}
+
+export function versionSK(version: number): string {
+  return VERSION_SK_PREFIX + String(version).padStart(VERSION_DIGITS, '0');
+}
+
+export function versionFromSK(sk: string): number {
+  return Number(sk.slice(VERSION_SK_PREFIX.length));
+}
+
+/** GSI3 on CURRENT items: every live resource of a type, ordered by lastUpdated. */
+export function gsi3TypeByLastUpdated(tenant: TenantId, resourceType: string, lastUpdated: string, id: string) {
+  return { GSI3PK: gsi3TypePartition(tenant, resourceType), GSI3SK: `${lastUpdated}#${id}` };
+}
+
+export function gsi3TypePartition(tenant: TenantId, resourceType: string): string {
+  return `TENANT#${tenant}#RESOURCE_TYPE#${resourceType}`;
+}
+
+/** GSI3 on VERSION items: the type's history, every version, ordered by time. */
+export function gsi3TypeHistory(tenant: TenantId, resourceType: string, lastUpdated: string, id: string, version: number) {
+  return { GSI3PK: gsi3HistoryPartition(tenant, resourceType), GSI3SK: `${lastUpdated}#${id}#${version}` };
+}
+
+export function gsi3HistoryPartition(tenant: TenantId, resourceType: string): string {
+  return `TENANT#${tenant}#HISTORY#${resourceType}`;
+}
+
+/** GSI2 on CURRENT items: resources of one type in one patient's compartment, by time. */
+export function gsi2PatientCompartment(tenant: TenantId, patientId: string, resourceType: string, lastUpdated: string, id: string) {
+  return { GSI2PK: gsi2PatientPartition(tenant, patientId, resourceType), GSI2SK: `${lastUpdated}#${id}` };
+}
+
+export function gsi2PatientPartition(tenant: TenantId, patientId: string, resourceType: string): string {
+  return `TENANT#${tenant}#PATIENT#${patientId}#${resourceType}`;
+}
+
+/** GSI1 on CURRENT items: one attribute lookup per type (e.g. Patient by normalized family#given). */
+export function gsi1Attribute(tenant: TenantId, lookup: string, value: string, id: string) {
+  return { GSI1PK: gsi1Partition(tenant, lookup), GSI1SK: `${value}#${id}` };
+}
+
+export function gsi1Partition(tenant: TenantId, lookup: string): string {
+  return `TENANT#${tenant}#${lookup}`;
+}

@@ -1,0 +1,368 @@
+/**
+ * Versioned resource storage on the single table.
+ *
+ * Each write is one `TransactWriteItems` of two puts:
+ *   - the CURRENT item, conditioned on the exact state the write was planned against
+ *     (absent, or version n with its deleted flag): optimistic locking, no lost updates;
+ *   - the new VERSION#n+1 item, conditioned on not existing: history has no gaps and no
+ *     version is ever overwritten.
+ * A failed condition returns the item's actual state (ReturnValuesOnConditionCheckFailure), so
+ * a retry needs no extra read. Reads of the current version are one strongly consistent GetItem.
+ */
+import { TransactionCanceledException, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../errors.js';
+import type { TenantId } from '../tenant.js';
+import { decodeBody, encodeBody } from './body-codec.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { currentIndexKeys } from './index-keys.js';
+import { CURRENT_SK, VERSION_SK_PREFIX, gsi3HistoryPartition, gsi3TypeHistory, gsi3TypePartition, resourcePK, versionSK } from './keys.js';
+
+export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** One stored version of a resource; `resource` is absent for a deletion. */
+export interface ResourceVersion {
+  readonly resourceType: string;
+  readonly id: string;
+  readonly version: number;
+  readonly lastUpdated: string;
+  readonly deleted: boolean;
+  readonly method: WriteMethod;
+  readonly resource?: Resource;
+}
+
+export interface ResourceKey {
+  readonly tenant: TenantId;
+  readonly resourceType: string;
+  readonly id: string;
+}
+
+/** What a planned write does: store `resource` as the next version, store a deletion, or nothing. */
+export type WritePlan =
+  | { readonly kind: 'write'; readonly method: WriteMethod; readonly resource?: Resource }
+  | { readonly kind: 'unchanged'; readonly result: ResourceVersion | undefined };
+
+export interface WriteResult {
+  /** The version written, or the current one when the plan changed nothing. */
+  readonly version: ResourceVersion | undefined;
+  /** The state the write replaced (undefined: the resource did not exist). */
+  readonly previous: ResourceVersion | undefined;
+  readonly written: boolean;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Opaque cursor of the next page; absent on the last page. */
+  readonly next?: string;
+}
+
+interface StoredItem {
+  PK: string;
+  SK: string;
+  resourceType: string;
+  id: string;
+  version: number;
+  lastUpdated: string;
+  deleted: boolean;
+  method: WriteMethod;
+  body?: Uint8Array;
+}
+
+/** The state a write is conditioned on: read, returned by a failed condition, or presumed from If-Match. */
+type KnownState = { readonly kind: 'absent' } | { readonly kind: 'present'; readonly current: ResourceVersion };
+
+class StaleStateError extends Error {
+  constructor(readonly actual: KnownState) {
+    super('Current version changed concurrently');
+  }
+}
+
+class TransactionConflictError extends Error {}
+
+/** Contention retries for writes without If-Match; each retry starts from the state DynamoDB returned. */
+const MAX_WRITE_ATTEMPTS = 25;
+const BATCH_GET_LIMIT = 100;
+
+export class ResourceRepository {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /** The current state of a resource (including a deletion), or undefined if it never existed. */
+  async readCurrent(key: ResourceKey): Promise<ResourceVersion | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { PK: resourcePK(key.tenant, key.resourceType, key.id), SK: CURRENT_SK }, ConsistentRead: true }),
+    );
+    return Item ? toVersion(Item as StoredItem) : undefined;
+  }
+
+  async readVersion(key: ResourceKey, version: number): Promise<ResourceVersion | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { PK: resourcePK(key.tenant, key.resourceType, key.id), SK: versionSK(version) }, ConsistentRead: true }),
+    );
+    return Item ? toVersion(Item as StoredItem) : undefined;
+  }
+
+  /**
+   * Writes the next version of a resource under optimistic concurrency.
+   *
+   * `plan` sees the current state and decides what to write (it may throw a FhirError). By
+   * default the current state is read first. `presume` skips that read: `'absent'` for a new
+   * server-assigned id, `'ifMatch'` to presume the current version is `ifMatch`: one request
+   * when the presumption holds. Whenever the presumption or the read is stale, DynamoDB returns
+   * the actual state and the write is planned again from it, so no update is ever lost.
+   */
+  async write(
+    key: ResourceKey,
+    options: { ifMatch?: number; presume?: 'absent' | 'ifMatch' },
+    plan: (current: ResourceVersion | undefined) => WritePlan,
+  ): Promise<WriteResult> {
+    let state: KnownState;
+    if (options.presume === 'absent') {
+      state = { kind: 'absent' };
+    } else if (options.presume === 'ifMatch' && options.ifMatch !== undefined) {
+      state = { kind: 'present', current: presumedVersion(key, options.ifMatch) };
+    } else {
+      state = await this.knownState(key);
+    }
+
+    for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+      const current = state.kind === 'present' ? state.current : undefined;
+      if (options.ifMatch !== undefined && current && current.version !== options.ifMatch) {
+        throw FhirError.preconditionFailed(`Version conflict: If-Match expects version ${options.ifMatch}, current version is ${current.version}`);
+      }
+      const decision = plan(current);
+      if (decision.kind === 'unchanged') {
+        return { version: decision.result, previous: current, written: false };
+      }
+      try {
+        const version = await this.commit(key, state, decision);
+        return { version, previous: current, written: true };
+      } catch (error) {
+        if (error instanceof StaleStateError) {
+          state = error.actual;
+        } else if (error instanceof TransactionConflictError) {
+          await backoff(attempt);
+          state = await this.knownState(key);
+        } else {
+          throw error;
+        }
+      }
+    }
+    throw FhirError.conflict(`Too many concurrent writes to ${key.resourceType}/${key.id}; retry the request`);
+  }
+
+  /** Instance history, newest first. `since` (ISO instant) drops older versions. */
+  async instanceHistory(key: ResourceKey, options: { count: number; cursor?: string; since?: string }): Promise<Page<ResourceVersion>> {
+    const pk = resourcePK(key.tenant, key.resourceType, key.id);
+    const start = options.cursor ? decodeCursor<{ v: number }>(options.cursor, { v: 'number' }) : undefined;
+    const { Items = [], LastEvaluatedKey } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': VERSION_SK_PREFIX },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+        Limit: options.count,
+        ExclusiveStartKey: start ? { PK: pk, SK: versionSK(start.v) } : undefined,
+      }),
+    );
+    const versions = Items.map((item) => toVersion(item as StoredItem));
+    // lastUpdated strictly increases with the version, so the first older version ends the history.
+    const kept = options.since ? versions.filter((v) => v.lastUpdated >= options.since!) : versions;
+    const reachedSince = kept.length < versions.length;
+    const last = kept.at(-1);
+    return { items: kept, next: LastEvaluatedKey && last && !reachedSince ? encodeCursor({ v: last.version }) : undefined };
+  }
+
+  /** Type history: every version of every resource of a type, newest first. */
+  async typeHistory(tenant: TenantId, resourceType: string, options: { count: number; cursor?: string; since?: string }): Promise<Page<ResourceVersion>> {
+    const partition = gsi3HistoryPartition(tenant, resourceType);
+    const start = options.cursor ? decodeCursor<{ s: string; id: string; v: number }>(options.cursor, { s: 'string', id: 'string', v: 'number' }) : undefined;
+    const keys = await this.queryIndexKeys('GSI3', partition, options.count, options.since, start && {
+      GSI3PK: partition,
+      GSI3SK: start.s,
+      PK: resourcePK(tenant, resourceType, start.id),
+      SK: versionSK(start.v),
+    });
+    const items = await this.batchGet(keys.keys);
+    const last = items.at(-1);
+    return {
+      items,
+      next: keys.more && last ? encodeCursor({ s: gsi3TypeHistory(tenant, resourceType, last.lastUpdated, last.id, last.version).GSI3SK, id: last.id, v: last.version }) : undefined,
+    };
+  }
+
+  /** Live resources of a type, most recently updated first. */
+  async listByLastUpdated(tenant: TenantId, resourceType: string, options: { count: number; cursor?: string }): Promise<Page<ResourceVersion>> {
+    const partition = gsi3TypePartition(tenant, resourceType);
+    const start = options.cursor ? decodeCursor<{ s: string; id: string }>(options.cursor, { s: 'string', id: 'string' }) : undefined;
+    const keys = await this.queryIndexKeys('GSI3', partition, options.count, undefined, start && {
+      GSI3PK: partition,
+      GSI3SK: start.s,
+      PK: resourcePK(tenant, resourceType, start.id),
+      SK: CURRENT_SK,
+    });
+    const fetched = await this.batchGet(keys.keys);
+    // The index is eventually consistent; the base-table read is not. Drop anything deleted since.
+    const items = fetched.filter((version) => !version.deleted);
+    const lastKey = keys.keys.at(-1);
+    return { items, next: keys.more && lastKey ? encodeCursor({ s: String(lastKey.GSI3SK), id: idFromPK(String(lastKey.PK)) }) : undefined };
+  }
+
+  private async knownState(key: ResourceKey): Promise<KnownState> {
+    const current = await this.readCurrent(key);
+    return current ? { kind: 'present', current } : { kind: 'absent' };
+  }
+
+  private async commit(key: ResourceKey, state: KnownState, plan: Extract<WritePlan, { kind: 'write' }>): Promise<ResourceVersion> {
+    const current = state.kind === 'present' ? state.current : undefined;
+    const version = (current?.version ?? 0) + 1;
+    const lastUpdated = nextTimestamp(current?.lastUpdated);
+    const resource = plan.resource && withServerMeta(plan.resource, version, lastUpdated);
+    const stored: StoredItem = {
+      PK: resourcePK(key.tenant, key.resourceType, key.id),
+      SK: CURRENT_SK,
+      resourceType: key.resourceType,
+      id: key.id,
+      version,
+      lastUpdated,
+      deleted: !resource,
+      method: plan.method,
+      body: resource && encodeBody(resource),
+    };
+    const condition =
+      state.kind === 'absent'
+        ? { ConditionExpression: 'attribute_not_exists(PK)' }
+        : {
+            ConditionExpression: '#version = :version AND #deleted = :deleted',
+            ExpressionAttributeNames: { '#version': 'version', '#deleted': 'deleted' },
+            ExpressionAttributeValues: { ':version': state.current.version, ':deleted': state.current.deleted },
+          };
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...stored, ...(resource ? currentIndexKeys(key.tenant, resource, lastUpdated) : {}) },
+                ...condition,
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...stored, SK: versionSK(version), ...gsi3TypeHistory(key.tenant, key.resourceType, lastUpdated, key.id, version) },
+                ConditionExpression: 'attribute_not_exists(PK)',
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      throw classifyCancellation(error);
+    }
+    return toVersion(stored, resource);
+  }
+
+  private async queryIndexKeys(
+    indexName: 'GSI3',
+    partition: string,
+    count: number,
+    since: string | undefined,
+    exclusiveStartKey: Record<string, string> | undefined,
+  ): Promise<{ keys: Record<string, unknown>[]; more: boolean }> {
+    const { Items = [], LastEvaluatedKey } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: indexName,
+        KeyConditionExpression: since ? 'GSI3PK = :pk AND GSI3SK >= :since' : 'GSI3PK = :pk',
+        ExpressionAttributeValues: { ':pk': partition, ...(since ? { ':since': since } : {}) },
+        ScanIndexForward: false,
+        Limit: count,
+        ExclusiveStartKey: exclusiveStartKey,
+      }),
+    );
+    return { keys: Items, more: LastEvaluatedKey !== undefined };
+  }
+
+  /** Strongly consistent bodies for index keys, in the order of the keys. */
+  private async batchGet(keys: Record<string, unknown>[]): Promise<ResourceVersion[]> {
+    const found = new Map<string, StoredItem>();
+    for (let offset = 0; offset < keys.length; offset += BATCH_GET_LIMIT) {
+      let pending: Record<string, unknown>[] = keys.slice(offset, offset + BATCH_GET_LIMIT).map((k) => ({ PK: k.PK, SK: k.SK }));
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        const { Responses, UnprocessedKeys } = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        for (const item of Responses?.[this.tableName] ?? []) {
+          found.set(`${item.PK}|${item.SK}`, item as StoredItem);
+        }
+        pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        if (pending.length > 0) {
+          await backoff(attempt);
+        }
+      }
+    }
+    return keys.flatMap((k) => {
+      const item = found.get(`${k.PK}|${k.SK}`);
+      return item ? [toVersion(item)] : [];
+    });
+  }
+}
+
+function toVersion(item: StoredItem, decoded?: Resource): ResourceVersion {
+  return {
+    resourceType: item.resourceType,
+    id: item.id,
+    version: Number(item.version),
+    lastUpdated: item.lastUpdated,
+    deleted: item.deleted,
+    method: item.method,
+    resource: decoded ?? (item.body ? decodeBody(item.body) : undefined),
+  };
+}
+
+function presumedVersion(key: ResourceKey, version: number): ResourceVersion {
+  return { resourceType: key.resourceType, id: key.id, version, lastUpdated: '', deleted: false, method: 'PUT' };
+}
+
+function withServerMeta(resource: Resource, version: number, lastUpdated: string): Resource {
+  return { ...resource, meta: { ...resource.meta, versionId: String(version), lastUpdated } };
+}
+
+/** Now, but strictly after the previous version, so history order and lastUpdated agree even with clock skew. */
+function nextTimestamp(previous: string | undefined): string {
+  const now = Date.now();
+  const floor = previous ? Date.parse(previous) + 1 : 0;
+  return new Date(Math.max(now, floor)).toISOString();
+}
+
+function idFromPK(pk: string): string {
+  return pk.slice(pk.lastIndexOf('#') + 1);
+}
+
+function classifyCancellation(error: unknown): Error {
+  if (!(error instanceof TransactionCanceledException)) {
+    return error as Error;
+  }
+  const [currentReason, versionReason] = error.CancellationReasons ?? [];
+  if (currentReason?.Code === 'ConditionalCheckFailed') {
+    const item = currentReason.Item ? (unmarshall(currentReason.Item as Record<string, AttributeValue>) as StoredItem) : undefined;
+    return new StaleStateError(item ? { kind: 'present', current: toVersion(item) } : { kind: 'absent' });
+  }
+  if ([currentReason, versionReason].some((reason) => reason?.Code === 'TransactionConflict' || reason?.Code === 'ConditionalCheckFailed')) {
+    return new TransactionConflictError('Concurrent transaction on the same resource');
+  }
+  return error;
+}
+
+async function backoff(attempt: number): Promise<void> {
+  const ceiling = Math.min(200, 5 * 2 ** attempt);
+  await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}

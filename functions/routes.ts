@@ -1,0 +1,51 @@
+/**
+ * The route table: the whole REST surface in one list. `infra/` turns it into API Gateway
+ * routes and Lambda functions; the local server (`scripts/local/`) routes with it too.
+ *
+ * Paths use API Gateway REST syntax. API Gateway allows only one variable child per path level
+ * and no `$` in static parts, so `POST /{resourceType}/{id}` carries type-level operations
+ * (`$validate`) and `POST /{resourceType}/{id}/{operation}` instance-level ones.
+ */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface FunctionSpec {
+  /** Module under `functions/` exporting `handler`. */
+  readonly module: string;
+  readonly memoryMB: number;
+  readonly timeoutSeconds: number;
+}
+
+export interface Route {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly function: FunctionSpec;
+}
+
+// Memory / timeout seeds from the brief.
+export const FUNCTIONS = {
+  metadata: { module: 'metadata', memoryMB: 512, timeoutSeconds: 10 },
+  create: { module: 'create', memoryMB: 1024, timeoutSeconds: 30 },
+  read: { module: 'read', memoryMB: 512, timeoutSeconds: 10 },
+  vread: { module: 'vread', memoryMB: 512, timeoutSeconds: 10 },
+  update: { module: 'update', memoryMB: 1024, timeoutSeconds: 30 },
+  patch: { module: 'patch', memoryMB: 1024, timeoutSeconds: 30 },
+  delete: { module: 'delete', memoryMB: 512, timeoutSeconds: 10 },
+  history: { module: 'history', memoryMB: 512, timeoutSeconds: 30 },
+  search: { module: 'search', memoryMB: 2048, timeoutSeconds: 30 },
+  validate: { module: 'validate', memoryMB: 1024, timeoutSeconds: 30 },
+} as const satisfies Record<string, FunctionSpec>;
+
+export const ROUTES: readonly Route[] = [
+  { method: 'GET', path: '/metadata', function: FUNCTIONS.metadata },
+  { method: 'GET', path: '/{resourceType}', function: FUNCTIONS.search },
+  { method: 'POST', path: '/{resourceType}', function: FUNCTIONS.create },
+  { method: 'GET', path: '/{resourceType}/_history', function: FUNCTIONS.history },
+  { method: 'POST', path: '/{resourceType}/{id}', function: FUNCTIONS.validate },
+  { method: 'GET', path: '/{resourceType}/{id}', function: FUNCTIONS.read },
+  { method: 'PUT', path: '/{resourceType}/{id}', function: FUNCTIONS.update },
+  { method: 'PATCH', path: '/{resourceType}/{id}', function: FUNCTIONS.patch },
+  { method: 'DELETE', path: '/{resourceType}/{id}', function: FUNCTIONS.delete },
+  { method: 'POST', path: '/{resourceType}/{id}/{operation}', function: FUNCTIONS.validate },
+  { method: 'GET', path: '/{resourceType}/{id}/_history', function: FUNCTIONS.history },
+  { method: 'GET', path: '/{resourceType}/{id}/_history/{versionId}', function: FUNCTIONS.vread },
+];
