@@ -223,12 +223,13 @@ function unwrapValidateParameters(body: unknown, resourceType: string): { resour
   }
   const byName = (name: string) => parameters.parameter?.find((p) => p.name === name);
   const resource = byName('resource')?.resource;
-  if (resource === undefined) {
-    throw FhirError.badRequest('Parameters must contain a "resource" parameter', 'Parameters.parameter');
-  }
   const mode = byName('mode')?.valueCode;
   if (mode !== undefined && !VALIDATE_MODES.has(mode)) {
     throw FhirError.badRequest(`Unsupported $validate mode "${mode}": use create, update or delete`, 'Parameters.parameter');
+  }
+  // Deleting needs no resource; every other mode validates one.
+  if (resource === undefined && mode !== 'delete') {
+    throw FhirError.badRequest('Parameters must contain a "resource" parameter', 'Parameters.parameter');
   }
   if (byName('profile')) {
     throw FhirError.of(400, 'not-supported', 'Validation against a profile is not supported; omit "profile" to validate against the base R4 definitions', 'Parameters.parameter');

@@ -1,0 +1,108 @@
+/** GET /metadata tells the truth, and $validate answers OperationOutcomes with precise paths. */
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { useLocalApi } from '../support/local-api.js';
+
+const api = useLocalApi();
+const tenant = `meta-${randomUUID().slice(0, 8)}`;
+
+describe('GET /metadata', () => {
+  it('is a CapabilityStatement for FHIR 4.0.1 in JSON, served without a tenant', async () => {
+    const response = await api.request('GET', '/metadata');
+    expect(response.status).toBe(200);
+    expect(response.json.resourceType).toBe('CapabilityStatement');
+    expect(response.json.fhirVersion).toBe('4.0.1');
+    expect(response.json.format).toEqual(['application/fhir+json', 'json']);
+    expect(response.json.patchFormat).toEqual(['application/json-patch+json']);
+    expect(response.json.kind).toBe('instance');
+  });
+
+  it('lists every R4 resource type, and claims no system-level interaction it lacks', async () => {
+    const rest = (await api.request('GET', '/metadata')).json.rest[0];
+    const types = rest.resource.map((r: any) => r.type);
+    expect(types).toHaveLength(146);
+    expect(types).toEqual(expect.arrayContaining(['Patient', 'Observation', 'Bundle', 'Binary', 'Parameters', 'OperationOutcome']));
+    expect(rest.interaction ?? []).toEqual([]);
+    for (const resource of rest.resource) {
+      expect(resource.conditionalCreate).toBe(false);
+      expect(resource.conditionalUpdate).toBe(false);
+      expect(resource.conditionalDelete).toBe('not-supported');
+    }
+  });
+
+  // Each interaction the statement declares must work on any type it lists.
+  it.each(['Patient', 'Organization', 'Basic', 'Questionnaire'])('every declared interaction works on %s', async (type) => {
+    const rest = (await api.request('GET', '/metadata')).json.rest[0];
+    const declared = rest.resource.find((r: any) => r.type === type).interaction.map((i: any) => i.code).sort();
+    const body = type === 'Basic' ? { resourceType: type, code: { text: 'x' } } : type === 'Questionnaire' ? { resourceType: type, status: 'draft' } : { resourceType: type };
+    const created = await api.request('POST', `/${type}`, { body, tenant });
+    const id = created.json.id;
+    const works: Record<string, () => Promise<number>> = {
+      create: async () => created.status,
+      read: async () => (await api.request('GET', `/${type}/${id}`, { tenant })).status,
+      vread: async () => (await api.request('GET', `/${type}/${id}/_history/1`, { tenant })).status,
+      update: async () => (await api.request('PUT', `/${type}/${id}`, { body: { ...body, id }, tenant })).status,
+      patch: async () => (await api.request('PATCH', `/${type}/${id}`, { body: [{ op: 'add', path: '/language', value: 'en' }], tenant, headers: { 'content-type': 'application/json-patch+json' } })).status,
+      'history-instance': async () => (await api.request('GET', `/${type}/${id}/_history`, { tenant })).status,
+      'history-type': async () => (await api.request('GET', `/${type}/_history`, { tenant })).status,
+      'search-type': async () => (await api.request('GET', `/${type}`, { tenant })).status,
+      delete: async () => (await api.request('DELETE', `/${type}/${id}`, { tenant })).status,
+    };
+    expect(declared).toEqual(Object.keys(works).sort());
+    for (const code of Object.keys(works)) {
+      expect([code, await works[code]()]).toEqual([code, expect.toSatisfy((s: number) => s >= 200 && s < 300)]);
+    }
+  });
+});
+
+describe('$validate', () => {
+  const invalidPatient = { resourceType: 'Patient', gender: 'mail', active: 'yes', name: [{ use: 'nickname' }, { use: 'bogus' }] };
+
+  it('validates a bare resource at type level: 200 with an issue per problem and its path', async () => {
+    const response = await api.request('POST', '/Patient/$validate', { body: invalidPatient, tenant });
+    expect(response.status).toBe(200);
+    expect(response.json.resourceType).toBe('OperationOutcome');
+    const expressions = response.json.issue.filter((i: any) => i.severity === 'error').flatMap((i: any) => i.expression);
+    expect(expressions.sort()).toEqual(['Patient.active', 'Patient.gender', 'Patient.name[1].use']);
+  });
+
+  it('accepts a Parameters wrapper with the resource', async () => {
+    const body = { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: invalidPatient }] };
+    const response = await api.request('POST', '/Patient/$validate', { body, tenant });
+    expect(response.status).toBe(200);
+    expect(response.json.issue.flatMap((i: any) => i.expression ?? [])).toEqual(expect.arrayContaining(['Patient.gender', 'Patient.active']));
+  });
+
+  it('says all is well for a valid resource', async () => {
+    const response = await api.request('POST', '/Patient/$validate', { body: { resourceType: 'Patient', gender: 'female' }, tenant });
+    expect(response.status).toBe(200);
+    expect(response.json.issue).toEqual([expect.objectContaining({ severity: 'information' })]);
+  });
+
+  it('at instance level in update mode, requires the id to match', async () => {
+    const body = { resourceType: 'Parameters', parameter: [{ name: 'mode', valueCode: 'update' }, { name: 'resource', resource: { resourceType: 'Patient', id: 'other' } }] };
+    const response = await api.request('POST', '/Patient/p-1/$validate', { body, tenant });
+    expect(response.status).toBe(200);
+    expect(response.json.issue[0]).toEqual(expect.objectContaining({ severity: 'error', expression: ['Patient.id'] }));
+  });
+
+  it('in delete mode checks the resource exists', async () => {
+    const created = await api.request('POST', '/Patient', { body: { resourceType: 'Patient' }, tenant });
+    const body = { resourceType: 'Parameters', parameter: [{ name: 'mode', valueCode: 'delete' }] };
+    expect((await api.request('POST', `/Patient/${created.json.id}/$validate`, { body, tenant })).status).toBe(200);
+    expect((await api.request('POST', `/Patient/missing-1/$validate`, { body, tenant })).status).toBe(404);
+  });
+
+  it('writes nothing', async () => {
+    const history = await api.request('GET', '/Patient/_history', { tenant: `${tenant}-v` });
+    await api.request('POST', '/Patient/$validate', { body: { resourceType: 'Patient' }, tenant: `${tenant}-v` });
+    expect((await api.request('GET', '/Patient/_history', { tenant: `${tenant}-v` })).json.entry).toEqual(history.json.entry);
+  });
+
+  it('rejects a malformed request: no resource in Parameters, unknown mode', async () => {
+    const noResource = { resourceType: 'Parameters', parameter: [{ name: 'mode', valueCode: 'create' }] };
+    expect((await api.request('POST', '/Patient/$validate', { body: noResource, tenant })).status).toBe(400);
+    const badMode = { resourceType: 'Parameters', parameter: [{ name: 'mode', valueCode: 'squash' }, { name: 'resource', resource: { resourceType: 'Patient' } }] };
+    expect((await api.request('POST', '/Patient/$validate', { body: badMode, tenant })).status).toBe(400);
+  });
+});
