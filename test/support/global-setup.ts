@@ -4,6 +4,7 @@
  * through `provide`, and `handler-env.ts` copies it into each worker's `process.env`.
  */
 import type { TestProject } from 'vitest/node';
+import { buildDefinitions } from '../../scripts/build-definitions.js';
 import { localHandlerEnv, startDynamoDbLocal } from '../../scripts/local/dynamodb-local.js';
 import { ensureLocalTable } from '../../scripts/local/table.js';
 
@@ -17,6 +18,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Up to date after `npm test`'s prepare step; this makes a bare `npx vitest run` work too.
+  buildDefinitions();
   const database = await startDynamoDbLocal();
   try {
     await ensureLocalTable(database.endpoint, TEST_TABLE);

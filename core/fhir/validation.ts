@@ -1,0 +1,195 @@
+/**
+ * Validation of every write: Medplum's validator (structure, cardinality, primitive formats,
+ * invariants) against the R4 StructureDefinitions, plus the required terminology bindings, which
+ * Medplum's validator does not check (it accepts Patient.gender "mail").
+ */
+import { evalFhirPath, OperationOutcomeError, validateResource as validateStructure } from '@medplum/core';
+import type { TypedValueWithPath } from '@medplum/core';
+import type { CodeableConcept, Coding, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { FhirError, issue } from '../errors.js';
+import type { RequiredValueSet } from './definitions.js';
+import { isResourceType, loadResourceDefinitions, requiredValueSet } from './definitions.js';
+
+/** Values bound to a required ValueSet, collected by Medplum's validator: ValueSet URL → values. */
+type BoundValues = Record<string, TypedValueWithPath[]>;
+
+/** Up to this many allowed codes are listed in an issue; larger sets are only named. */
+const LISTED_CODES_MAX = 12;
+
+/**
+ * The errors in `resource`; none means valid. Medplum's warnings are dropped: its reference-type
+ * warning misreads every absolute reference (`urn:uuid:…`, `http://…`) as a wrong resource type,
+ * so on Synthea data it is mostly noise.
+ */
+export function validateResource(resource: unknown): OperationOutcomeIssue[] {
+  if (!hasResourceType(resource)) {
+    return [shapeIssue(resource)];
+  }
+  const typeIssues = loadDefinitionsFor(resource);
+  if (typeIssues.length) {
+    return typeIssues;
+  }
+  const boundValues: BoundValues = {};
+  const structureErrors = validateWithMedplum(resource, boundValues).filter((found) => isError(found) && !isSpacedBase64(resource, found));
+  return [...structureErrors, ...bindingIssues(boundValues)];
+}
+
+/** Throws a 400 `FhirError` carrying every error. */
+export function assertValidResource(resource: unknown): asserts resource is Resource {
+  const issues = validateResource(resource);
+  if (issues.length) {
+    throw FhirError.invalidResource(issues);
+  }
+}
+
+function isError(outcomeIssue: OperationOutcomeIssue): boolean {
+  return outcomeIssue.severity === 'error' || outcomeIssue.severity === 'fatal';
+}
+
+const BASE64_DIGITS = /^[0-9a-zA-Z+/]*={0,2}$/;
+const MEDPLUM_BASE64_ISSUE = 'Invalid base64Binary format';
+
+/**
+ * Medplum rejects base64 with spaces or line breaks, which R4 allows (official examples such as
+ * Binary-example have them), so its issue is dropped when the value matches R4's pattern.
+ */
+function isSpacedBase64(resource: Resource, found: OperationOutcomeIssue): boolean {
+  const expression = found.expression?.[0];
+  if (found.details?.text !== MEDPLUM_BASE64_ISSUE || !expression) {
+    return false;
+  }
+  const values = evalFhirPath(expression, resource);
+  if (values.length !== 1 || typeof values[0] !== 'string') {
+    return false;
+  }
+  // R4's pattern, (\s*([0-9a-zA-Z\+\=]){4}\s*)+, checked without its backtracking-prone regex.
+  const digits = values[0].replace(/\s+/g, '');
+  return digits.length % 4 === 0 && BASE64_DIGITS.test(digits);
+}
+
+/** Checks only the discriminator; the validator checks the rest. */
+function hasResourceType(value: unknown): value is Resource {
+  return isJsonObject(value) && typeof value.resourceType === 'string';
+}
+
+function shapeIssue(value: unknown): OperationOutcomeIssue {
+  return isJsonObject(value)
+    ? issue('required', 'A resource must have a string resourceType')
+    : issue('invalid', 'A resource must be a JSON object');
+}
+
+/**
+ * Loads the definitions of the resource and of every resource nested in it (contained, Bundle
+ * entries, Parameters): Medplum's validator needs each type's schema, and reports an unknown one
+ * without a path. Returns an issue per unknown type, with its location.
+ */
+function loadDefinitionsFor(resource: Resource): OperationOutcomeIssue[] {
+  const issues: OperationOutcomeIssue[] = [];
+  for (const [resourceType, path] of resourceTypesIn(resource, resource.resourceType)) {
+    if (isResourceType(resourceType)) {
+      loadResourceDefinitions(resourceType);
+    } else {
+      const nested = path !== resource.resourceType;
+      issues.push(issue('not-supported', `Unknown resource type "${resourceType}"`, nested ? path : undefined));
+    }
+  }
+  return issues;
+}
+
+/** Every `resourceType` in the JSON tree with the path of its resource, in Medplum's path style (`Bundle.entry[0].resource`). */
+function* resourceTypesIn(value: unknown, path: string): Generator<[string, string]> {
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      yield* resourceTypesIn(item, `${path}[${index}]`);
+    }
+  } else if (isJsonObject(value)) {
+    if (typeof value.resourceType === 'string') {
+      yield [value.resourceType, path];
+    }
+    for (const [key, child] of Object.entries(value)) {
+      yield* resourceTypesIn(child, `${path}.${key}`);
+    }
+  }
+}
+
+/**
+ * Medplum's validator returns warnings only, and throws an `OperationOutcomeError` holding all
+ * issues, warnings included, when there is an error. Any other exception comes from input it
+ * cannot even walk (say `"_gender": "x"`), which is the client's error too.
+ */
+function validateWithMedplum(resource: Resource, boundValues: BoundValues): OperationOutcomeIssue[] {
+  try {
+    return validateStructure(resource, { collect: { tokens: boundValues } });
+  } catch (error) {
+    if (error instanceof OperationOutcomeError) {
+      return error.outcome.issue ?? [];
+    }
+    return [issue('structure', `Invalid resource: ${(error as Error).message}`, resource.resourceType)];
+  }
+}
+
+function bindingIssues(boundValues: BoundValues): OperationOutcomeIssue[] {
+  const issues: OperationOutcomeIssue[] = [];
+  for (const [url, values] of Object.entries(boundValues)) {
+    // Not expandable offline (see the build's binding report): not checked.
+    const valueSet = requiredValueSet(url);
+    if (!valueSet) {
+      continue;
+    }
+    for (const value of values) {
+      if (!isInValueSet(value, valueSet)) {
+        issues.push(issue('code-invalid', bindingMessage(value, url, valueSet), value.path));
+      }
+    }
+  }
+  return issues;
+}
+
+/**
+ * R4 core binds required ValueSets to `code` and `CodeableConcept` elements only. A code must be
+ * one of the set's codes; a CodeableConcept needs at least one Coding from the set (others may be
+ * translations), so text alone does not satisfy a required binding. A primitive with only
+ * extensions (say data-absent-reason) has no code to check.
+ */
+function isInValueSet(value: TypedValueWithPath, valueSet: RequiredValueSet): boolean {
+  if (value.type === 'CodeableConcept') {
+    return ((value.value as CodeableConcept).coding ?? []).some((coding) => isCodingInValueSet(coding, valueSet));
+  }
+  const code = primitiveValue(value);
+  return code === undefined || valueSet.codes.has(code);
+}
+
+/** A Coding without a system (which the spec discourages) is matched on its code alone. */
+function isCodingInValueSet(coding: Coding, valueSet: RequiredValueSet): boolean {
+  if (coding.code === undefined) {
+    return false;
+  }
+  return coding.system === undefined ? valueSet.codes.has(coding.code) : valueSet.codings.has(`${coding.system}|${coding.code}`);
+}
+
+/** Medplum hands a primitive that has extensions (`_status`) over as a `String` object. */
+function primitiveValue(value: TypedValueWithPath): string | undefined {
+  const primitive: unknown = value.value?.valueOf();
+  return typeof primitive === 'string' ? primitive : undefined;
+}
+
+function bindingMessage(value: TypedValueWithPath, url: string, valueSet: RequiredValueSet): string {
+  if (value.type === 'CodeableConcept') {
+    const codings = ((value.value as CodeableConcept).coding ?? []).map(codingText).join(', ');
+    return `No coding from the required value set ${url}${allowed(valueSet.codings)}; got ${codings || 'no coding'}`;
+  }
+  return `Code "${primitiveValue(value)}" is not in the required value set ${url}${allowed(valueSet.codes)}`;
+}
+
+function codingText(coding: Coding): string {
+  return `"${coding.system ?? ''}|${coding.code ?? ''}"`;
+}
+
+/** Lists small sets only: the ValueSet URL already names the large ones. */
+function allowed(values: ReadonlySet<string>): string {
+  return values.size <= LISTED_CODES_MAX ? `: expected one of ${[...values].join(' | ')}` : '';
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
