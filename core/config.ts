@@ -20,6 +20,8 @@ export interface RuntimeConfig {
   /** Largest and default page size for lists (history, search). */
   readonly maxPageSize: number;
   readonly defaultPageSize: number;
+  /** Most resources of one type the DynamoDB search engine reads for one query before refusing it. */
+  readonly maxSearchScan: number;
 }
 
 export class ConfigError extends Error {}
@@ -79,6 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     maxRequestBytes: positiveInt(env, 'FHIR_MAX_REQUEST_BYTES', 5 * 1024 * 1024),
     maxPageSize,
     defaultPageSize: Math.min(positiveInt(env, 'FHIR_DEFAULT_PAGE_SIZE', 20), maxPageSize),
+    maxSearchScan: positiveInt(env, 'FHIR_SEARCH_MAX_SCAN', 10_000),
   };
 }
 

@@ -1,7 +1,7 @@
 import { historyBundle } from '../core/fhir/bundles.js';
 import { instanceHistory, typeHistory } from '../core/fhir/interactions.js';
 import { fhirHandler } from './lib/fhir-handler.js';
-import { baseUrlOf, jsonResponse } from './lib/http.js';
+import { baseUrlOf, jsonResponse, queryOf } from './lib/http.js';
 import { pageLinks, pageRequest } from './lib/paging.js';
 
 /** GET /{resourceType}/{id}/_history and GET /{resourceType}/_history: newest first, paged. */
@@ -9,5 +9,5 @@ export const handler = fhirHandler(async (event, context) => {
   const { resourceType, id } = event.pathParameters ?? {};
   const page = pageRequest(event, context.config);
   const history = id === undefined ? await typeHistory(context, resourceType, page) : await instanceHistory(context, resourceType, id, page);
-  return jsonResponse(200, historyBundle(baseUrlOf(event), history.items, pageLinks(event, page, history.next)));
+  return jsonResponse(200, historyBundle(baseUrlOf(event), history.items, pageLinks(event, queryOf(event), page, { next: history.next })));
 });

@@ -4,7 +4,8 @@
  *
  * Paths use API Gateway REST syntax. API Gateway allows only one variable child per path level
  * and no `$` in static parts, so `POST /{resourceType}/{id}` carries type-level operations
- * (`$validate`) and `POST /{resourceType}/{id}/{operation}` instance-level ones.
+ * (`$validate`) and `POST /{resourceType}/{id}/{operation}` instance-level ones, while
+ * `GET /{resourceType}/{id}/{operation}` is compartment search (`GET /Patient/123/Observation`).
  */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -37,15 +38,18 @@ export const FUNCTIONS = {
 
 export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/metadata', function: FUNCTIONS.metadata },
+  { method: 'GET', path: '/', function: FUNCTIONS.search },
   { method: 'GET', path: '/{resourceType}', function: FUNCTIONS.search },
   { method: 'POST', path: '/{resourceType}', function: FUNCTIONS.create },
   { method: 'GET', path: '/{resourceType}/_history', function: FUNCTIONS.history },
+  { method: 'POST', path: '/{resourceType}/_search', function: FUNCTIONS.search },
   { method: 'POST', path: '/{resourceType}/{id}', function: FUNCTIONS.validate },
   { method: 'GET', path: '/{resourceType}/{id}', function: FUNCTIONS.read },
   { method: 'PUT', path: '/{resourceType}/{id}', function: FUNCTIONS.update },
   { method: 'PATCH', path: '/{resourceType}/{id}', function: FUNCTIONS.patch },
   { method: 'DELETE', path: '/{resourceType}/{id}', function: FUNCTIONS.delete },
   { method: 'POST', path: '/{resourceType}/{id}/{operation}', function: FUNCTIONS.validate },
+  { method: 'GET', path: '/{resourceType}/{id}/{operation}', function: FUNCTIONS.search },
   { method: 'GET', path: '/{resourceType}/{id}/_history', function: FUNCTIONS.history },
   { method: 'GET', path: '/{resourceType}/{id}/_history/{versionId}', function: FUNCTIONS.vread },
 ];

@@ -1,34 +1,39 @@
 import { searchsetBundle } from '../core/fhir/bundles.js';
-import { listResources } from '../core/fhir/interactions.js';
-import { FhirError, issue } from '../core/errors.js';
+import { searchResources } from '../core/fhir/interactions.js';
+import { issue } from '../core/errors.js';
+import { subset } from '../core/search/summary.js';
 import { fhirHandler } from './lib/fhir-handler.js';
-import { baseUrlOf, jsonResponse, preferences, queryOf } from './lib/http.js';
-import { pageLinks, pageRequest } from './lib/paging.js';
-
-/** What this search answers today: a type's live resources, most recently updated first. */
-const SUPPORTED = new Set(['_count', '_cursor', '_format']);
-const DEFAULT_SORT = '-_lastUpdated';
-
-function isSupported(name: string, values: string[]): boolean {
-  return SUPPORTED.has(name) || (name === '_sort' && values.every((value) => value === DEFAULT_SORT));
-}
+import { baseUrlOf, jsonResponse, parseFormBody, preferences, queryOf } from './lib/http.js';
+import { pageLinks } from './lib/paging.js';
 
 /**
- * GET /{resourceType}. Unsupported parameters follow `Prefer: handling`: strict → 400;
- * lenient (default) → ignored, reported in an OperationOutcome entry, left out of `self`.
+ * Type search `GET /{type}`, `POST /{type}/_search` (form body), compartment search
+ * `GET /Patient/{id}/{type}` and system search `GET /?_type=…`. Unsupported parameters follow
+ * `Prefer: handling`: strict → 400; lenient (default) → ignored, reported in an
+ * OperationOutcome entry and left out of the links.
  */
 export const handler = fhirHandler(async (event, context) => {
-  const query = queryOf(event);
-  const unsupported = Object.keys(query).filter((name) => !isSupported(name, query[name]));
-  if (unsupported.length > 0 && preferences(event).handling === 'strict') {
-    throw new FhirError(400, unsupported.map((name) => issue('not-supported', `Search parameter "${name}" is not supported`, name)));
+  const { resourceType, id, operation } = event.pathParameters ?? {};
+  const parameters = queryOf(event);
+  if (event.httpMethod === 'POST') {
+    for (const [name, values] of Object.entries(parseFormBody(event, context.config.maxRequestBytes))) {
+      (parameters[name] ??= []).push(...values);
+    }
   }
-  const page = pageRequest(event, context.config);
-  const result = await listResources(context, event.pathParameters?.resourceType, page);
+  const { query, result } = await searchResources(context, {
+    resourceType: id === undefined ? resourceType : operation,
+    compartment: id === undefined ? undefined : { resourceType: resourceType as string, id },
+    parameters,
+    strict: preferences(event).handling === 'strict',
+    defaultCount: context.config.defaultPageSize,
+    maxCount: context.config.maxPageSize,
+  });
+  const ignored = new Set(query.ignored.map((entry) => entry.name));
   const outcome =
-    unsupported.length > 0
-      ? { resourceType: 'OperationOutcome' as const, issue: unsupported.map((name) => issue('not-supported', `Search parameter "${name}" is not supported and was ignored`, name, 'warning')) }
+    query.ignored.length > 0
+      ? { resourceType: 'OperationOutcome' as const, issue: query.ignored.map((entry) => issue('not-supported', `${entry.name}: ${entry.reason}; ignored`, entry.name, 'warning')) }
       : undefined;
-  const links = pageLinks(event, page, result.next, (name) => isSupported(name, query[name]));
-  return jsonResponse(200, searchsetBundle(baseUrlOf(event), result.items.flatMap((v) => (v.resource ? [v.resource] : [])), links, outcome));
+  const links = pageLinks(event, parameters, { cursor: query.cursor, count: query.count }, result, (name) => !ignored.has(name));
+  const shown = (resources: typeof result.matches) => resources.map((resource) => subset(resource, query));
+  return jsonResponse(200, searchsetBundle(baseUrlOf(event), { ...result, matches: shown(result.matches), included: shown(result.included), outcome }, links));
 });

@@ -7,7 +7,11 @@
  *   MoneyQuantity profiles;
  * - `resources/<Type>.json`: one resource type;
  * - `binding-report.json`: the required bindings that are NOT checked, because their ValueSet
- *   cannot be expanded offline (BCP-13 mime types, ISO 4217 currencies, UCUM, LOINC answer lists).
+ *   cannot be expanded offline (BCP-13 mime types, ISO 4217 currencies, UCUM, LOINC answer lists);
+ * - `search/<Type>.json`: the official R4 SearchParameters of one resource type, the Resource-level
+ *   ones included, each expression narrowed to that type (`core/search/parameters.ts` reads them);
+ * - `compartment-patient.json`: resource type → the parameters that put it in a Patient's
+ *   compartment (R4 CompartmentDefinition/patient).
  *
  * StructureDefinitions are stripped to what Medplum's validator reads (plus the datatype
  * invariants it would otherwise skip, see `elementInvariants`), and each file carries the
@@ -24,17 +28,23 @@ import type {
   CodeSystem,
   CodeSystemConcept,
   ElementDefinition,
+  CompartmentDefinition,
   ElementDefinitionType,
+  SearchParameter,
   StructureDefinition,
   ValueSet,
   ValueSetComposeInclude,
 } from '@medplum/fhirtypes';
 import type { AllowedCodes, DefinitionsFile } from '../core/fhir/definitions.js';
 import { DEFINITION_FILES, definitionsDir } from '../core/fhir/definitions.js';
+import { SEARCH_DEFINITION_FILES } from '../core/search/parameters.js';
+import type { SearchParameterDefinition, SearchParameterType } from '../core/search/types.js';
 
 const R4_VERSION = '4.0.1';
 const STAMP_FILE = 'stamp.json';
 const FHIR_TYPE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
+const R4_SEARCH_PARAMETER = 'http://hl7.org/fhir/SearchParameter/';
+const DOMAIN_RESOURCE = 'http://hl7.org/fhir/StructureDefinition/DomainResource';
 
 export interface BuildSummary {
   readonly outDir: string;
@@ -77,6 +87,7 @@ function writeDefinitions(outDir: string): void {
   }
   const unchecked = [...context.report.values()].sort((a, b) => a.valueSet.localeCompare(b.valueSet));
   writeJson(outDir, DEFINITION_FILES.bindingReport, { unchecked });
+  writeSearchDefinitions(outDir, resources);
 }
 
 /**
@@ -86,7 +97,7 @@ function writeDefinitions(outDir: string): void {
 function currentStamp(): string {
   const definitionsPackage = JSON.parse(readFileSync(join(getDataDir(), '..', 'package.json'), 'utf8')) as { version: string };
   const hash = createHash('sha256');
-  for (const source of [import.meta.url, new URL('../core/fhir/definitions.ts', import.meta.url)]) {
+  for (const source of [import.meta.url, ...['../core/fhir/definitions.ts', '../core/search/parameters.ts'].map((loader) => new URL(loader, import.meta.url))]) {
     hash.update(readFileSync(fileURLToPath(source)));
   }
   return JSON.stringify({ medplumDefinitions: definitionsPackage.version, generator: hash.digest('hex') });
@@ -377,6 +388,110 @@ function difference(a: CodeSet, b: CodeSet): CodeSet {
     result.set(system, new Set([...codes].filter((code) => !b.get(system)?.has(code))));
   }
   return result;
+}
+
+// ---- Search parameters: the official R4 ones, per resource type. ----
+
+function writeSearchDefinitions(outDir: string, resources: StructureDefinition[]): void {
+  const parameters = readR4SearchParameters();
+  const byUrl = new Map(parameters.map((parameter) => [parameter.url, parameter]));
+  for (const sd of resources) {
+    const definitions = parameters.filter((parameter) => appliesTo(parameter, sd)).map((parameter) => searchParameterDefinition(parameter, sd.type, byUrl));
+    writeJson(outDir, SEARCH_DEFINITION_FILES.parameters(sd.type), definitions.sort((a, b) => a.code.localeCompare(b.code)));
+  }
+  writeJson(outDir, SEARCH_DEFINITION_FILES.patientCompartment, patientCompartment());
+}
+
+/**
+ * Medplum's file holds R4's SearchParameters plus a few of its own choosing (one from R5,
+ * DeviceDefinition-classification), told apart by url and version. Left out as well: the three
+ * without an expression (`_text`, `_content`, `_query`), which are full-text and named-query
+ * features rather than values of a resource.
+ */
+function readR4SearchParameters(): SearchParameter[] {
+  return bundleResources<SearchParameter>('fhir/r4/search-parameters.json').filter(
+    (parameter) => parameter.url.startsWith(R4_SEARCH_PARAMETER) && parameter.version === R4_VERSION && parameter.expression,
+  );
+}
+
+function appliesTo(parameter: SearchParameter, sd: StructureDefinition): boolean {
+  // Typed as concrete resource types, but R4 bases its shared parameters on the abstract ones.
+  const bases: readonly string[] = parameter.base;
+  return bases.some((base) => base === sd.type || base === 'Resource' || (base === 'DomainResource' && sd.baseDefinition === DOMAIN_RESOURCE));
+}
+
+function searchParameterDefinition(parameter: SearchParameter, resourceType: string, byUrl: Map<string, SearchParameter>): SearchParameterDefinition {
+  return {
+    code: parameter.code,
+    type: parameter.type as SearchParameterType,
+    expression: narrowExpression(parameter.expression as string, resourceType),
+    ...(parameter.type === 'reference' && parameter.target ? { targets: parameter.target } : {}),
+    ...(parameter.component ? { components: parameter.component.map((component) => compositeComponent(component, byUrl)) } : {}),
+  };
+}
+
+/** A component keeps its own expression, relative to the composite's value; its code and type come from the parameter it names. */
+function compositeComponent(
+  component: NonNullable<SearchParameter['component']>[number],
+  byUrl: Map<string, SearchParameter>,
+): NonNullable<SearchParameterDefinition['components']>[number] {
+  const parameter = byUrl.get(component.definition);
+  if (!parameter) {
+    throw new Error(`Composite component ${component.definition} is not an R4 SearchParameter`);
+  }
+  return { code: parameter.code, type: parameter.type as SearchParameterType, expression: component.expression };
+}
+
+/**
+ * The union parts of a shared parameter's expression that start at `resourceType`
+ * (`Account.subject.where(resolve() is Patient) | CarePlan.subject...` → the Account part;
+ * `(Observation.value.ofType(Quantity)) | ...` keeps its parentheses), and the Resource-level ones
+ * re-rooted on it (`Resource.meta.lastUpdated` → `Patient.meta.lastUpdated`), as are the parts
+ * written relative to the resource (InsurancePlan-name is `name | alias`), so that every expression
+ * starts at the type and evaluating one never walks another type's paths.
+ */
+function narrowExpression(expression: string, resourceType: string): string {
+  const parts = topLevelUnionParts(expression).flatMap((part) => {
+    const root = /^\(*([A-Za-z]+)/.exec(part)?.[1] ?? '';
+    if (root === resourceType) {
+      return [part];
+    }
+    if (root === 'Resource' || root === 'DomainResource') {
+      return [part.replace(root, resourceType)];
+    }
+    return /^[a-z]/.test(root) ? [part.replace(root, `${resourceType}.${root}`)] : [];
+  });
+  if (!parts.length) {
+    throw new Error(`No part of "${expression}" applies to ${resourceType}`);
+  }
+  return parts.join(' | ');
+}
+
+/** Splits at the `|` operators that are outside parentheses and string literals. */
+function topLevelUnionParts(expression: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let inString = false;
+  let start = 0;
+  for (let index = 0; index < expression.length; index++) {
+    const char = expression[index];
+    if (char === "'" && expression[index - 1] !== '\\') {
+      inString = !inString;
+    } else if (!inString && (char === '(' || char === ')')) {
+      depth += char === '(' ? 1 : -1;
+    } else if (!inString && depth === 0 && char === '|') {
+      parts.push(expression.slice(start, index).trim());
+      start = index + 1;
+    }
+  }
+  parts.push(expression.slice(start).trim());
+  return parts;
+}
+
+/** Resource type → the parameters linking it to the compartment's Patient; types never in it are absent. */
+function patientCompartment(): Record<string, string[]> {
+  const compartment = readJson('fhir/r4/compartmentdefinition-patient.json') as CompartmentDefinition;
+  return Object.fromEntries((compartment.resource ?? []).filter((resource) => resource.param?.length).map((resource) => [resource.code, resource.param as string[]]));
 }
 
 function writeJson(outDir: string, file: string, value: unknown): void {

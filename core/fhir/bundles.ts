@@ -12,10 +12,15 @@ export function weakEtag(version: number): string {
 export interface PageLinks {
   readonly self: string;
   readonly next?: string;
+  readonly previous?: string;
 }
 
 function links(pageLinks: PageLinks): BundleLink[] {
-  return [{ relation: 'self', url: pageLinks.self }, ...(pageLinks.next ? [{ relation: 'next', url: pageLinks.next }] : [])];
+  return [
+    { relation: 'self', url: pageLinks.self },
+    ...(pageLinks.next ? [{ relation: 'next', url: pageLinks.next }] : []),
+    ...(pageLinks.previous ? [{ relation: 'previous', url: pageLinks.previous }] : []),
+  ];
 }
 
 export function historyBundle(baseUrl: string, versions: ResourceVersion[], pageLinks: PageLinks): Bundle {
@@ -39,18 +44,29 @@ export function historyBundle(baseUrl: string, versions: ResourceVersion[], page
   };
 }
 
-export function searchsetBundle(baseUrl: string, resources: Resource[], pageLinks: PageLinks, outcome?: OperationOutcome): Bundle {
+export interface SearchsetContent {
+  readonly matches: readonly Resource[];
+  readonly included: readonly Resource[];
+  readonly total?: number;
+  /** Warnings about the search itself (e.g. ignored parameters). */
+  readonly outcome?: OperationOutcome;
+}
+
+export function searchsetBundle(baseUrl: string, content: SearchsetContent, pageLinks: PageLinks): Bundle {
+  const entry = (mode: 'match' | 'include') => (resource: Resource): BundleEntry => ({
+    fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id}`,
+    resource,
+    search: { mode },
+  });
   return {
     resourceType: 'Bundle',
     type: 'searchset',
+    ...(content.total === undefined ? {} : { total: content.total }),
     link: links(pageLinks),
     entry: [
-      ...resources.map((resource): BundleEntry => ({
-        fullUrl: `${baseUrl}/${resource.resourceType}/${resource.id}`,
-        resource,
-        search: { mode: 'match' },
-      })),
-      ...(outcome ? [{ resource: outcome, search: { mode: 'outcome' as const } }] : []),
+      ...content.matches.map(entry('match')),
+      ...content.included.map(entry('include')),
+      ...(content.outcome ? [{ resource: content.outcome, search: { mode: 'outcome' as const } }] : []),
     ],
   };
 }

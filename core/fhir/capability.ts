@@ -4,11 +4,25 @@
  * it is added here together with its tests.
  */
 import type { CapabilityStatement, CapabilityStatementRestResource, ResourceType } from '@medplum/fhirtypes';
+import { searchParameters } from '../search/parameters.js';
+import type { SearchParameterType } from '../search/types.js';
 import { resourceTypes } from './definitions.js';
 
 export const SOFTWARE = { name: 'fhir-serverless', version: '0.1.0' };
 
 const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
+
+/** What search supports beyond parameters, for readers of the statement. */
+const SEARCH_DOCUMENTATION =
+  'Search: every R4 search parameter of each type (string, token, reference, date, number, quantity, uri, composite); ' +
+  'modifiers :exact :contains :missing :not :text :above :below :of-type :identifier :[type]; prefixes eq ne gt lt ge le sa eb ap; ' +
+  'chains and _has; _include/_revinclude (:iterate, *); _sort on any parameter; _count with next/previous links; _total; _summary; _elements; ' +
+  'Patient compartment search; system search with _type; POST _search. The DynamoDB engine refuses (400 too-costly) a query that would read more ' +
+  'resources of one type than its scan limit.';
+
+function searchParametersOf(type: string): { name: string; type: Exclude<SearchParameterType, 'special'> }[] {
+  return [...searchParameters(type).values()].flatMap((param) => (param.type === 'special' ? [] : [{ name: param.code, type: param.type }]));
+}
 
 function resourceCapability(type: string): CapabilityStatementRestResource {
   return {
@@ -21,7 +35,9 @@ function resourceCapability(type: string): CapabilityStatementRestResource {
     conditionalRead: 'not-supported',
     conditionalUpdate: false,
     conditionalDelete: 'not-supported',
-    searchParam: [],
+    searchInclude: ['*', ...searchParametersOf(type).filter((param) => param.type === 'reference').map((param) => `${type}:${param.name}`)],
+    searchRevInclude: ['*'],
+    searchParam: searchParametersOf(type),
     operation: [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }],
   };
 }
@@ -41,10 +57,9 @@ export function capabilityStatement(baseUrl: string): CapabilityStatement {
     rest: [
       {
         mode: 'server',
-        documentation:
-          'Every write is validated against the R4 StructureDefinitions and required bindings. ' +
-          'Search on a type lists its live resources, most recently updated first, paged with _count; ' +
-          'other search parameters are not supported yet (reported, or 400 with Prefer: handling=strict).',
+        documentation: `Every write is validated against the R4 StructureDefinitions and required bindings. ${SEARCH_DOCUMENTATION}`,
+        interaction: [{ code: 'search-system' }],
+        searchParam: [{ name: '_type', type: 'token' }],
         security: { description: 'Tenant from the verified token claims; every resource is visible to its own tenant only.' },
         resource: resourceTypes().map(resourceCapability),
       },

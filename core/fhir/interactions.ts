@@ -7,6 +7,9 @@ import { applyPatch } from '@medplum/core';
 import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../errors.js';
 import type { Page, ResourceKey, ResourceRepository, ResourceVersion, WriteResult } from '../storage/repository.js';
+import type { SearchEngine, SearchResult } from '../search/engine.js';
+import { parseSearchQuery } from '../search/parse.js';
+import type { SearchQuery } from '../search/types.js';
 import type { TenantId } from '../tenant.js';
 import { isResourceType } from './definitions.js';
 import { newResourceId, parseId, parseVersionId } from './ids.js';
@@ -14,7 +17,19 @@ import { assertValidResource, validateResource } from './validation.js';
 
 export interface FhirContext {
   readonly repository: ResourceRepository;
+  readonly searchEngine: SearchEngine;
   readonly tenant: TenantId;
+}
+
+export interface SearchRequest {
+  /** The type searched; undefined for system search (`_type` chooses). */
+  readonly resourceType?: string;
+  /** Compartment search `Patient/{id}/{resourceType}`. */
+  readonly compartment?: { readonly resourceType: string; readonly id: string };
+  readonly parameters: Record<string, string[]>;
+  readonly strict: boolean;
+  readonly defaultCount: number;
+  readonly maxCount: number;
 }
 
 export interface PageRequest {
@@ -168,8 +183,21 @@ export async function typeHistory(context: FhirContext, resourceType: string | u
   return context.repository.typeHistory(context.tenant, assertResourceType(resourceType), page);
 }
 
-export async function listResources(context: FhirContext, resourceType: string | undefined, page: PageRequest): Promise<Page<ResourceVersion>> {
-  return context.repository.listByLastUpdated(context.tenant, assertResourceType(resourceType), page);
+/** Type, compartment and system search (R4 search.html). */
+export async function searchResources(context: FhirContext, request: SearchRequest): Promise<{ query: SearchQuery; result: SearchResult }> {
+  const resourceTypes = request.resourceType === undefined ? [] : [assertResourceType(request.resourceType)];
+  let compartment: SearchQuery['compartment'];
+  if (request.compartment) {
+    if (request.compartment.resourceType !== 'Patient') {
+      throw FhirError.notFound(`Compartment search is supported for the Patient compartment only, not ${String(request.compartment.resourceType).slice(0, 64)}`);
+    }
+    compartment = { resourceType: 'Patient', id: parseId(request.compartment.id) };
+  }
+  const query = parseSearchQuery(
+    { resourceTypes, query: request.parameters, compartment },
+    { defaultCount: request.defaultCount, maxCount: request.maxCount, strict: request.strict },
+  );
+  return { query, result: await context.searchEngine.search(context.tenant, query) };
 }
 
 /**

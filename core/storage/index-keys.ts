@@ -1,48 +1,23 @@
 /**
  * The index attributes a CURRENT item carries. Deleted resources carry none, so no index
  * partition that search reads can hold a deleted or superseded version.
+ *
+ * GSI2 holds a resource under the patient whose compartment it is in. The rare resource in
+ * several patients' compartments (say, an Observation whose performer is another patient) goes
+ * under the tenant's MULTI partition for its type instead, which every compartment query also
+ * reads; so a compartment query's candidates always contain all its matches.
  */
-import type { Reference, Resource } from '@medplum/fhirtypes';
+import type { Resource } from '@medplum/fhirtypes';
+import { compartmentPatients } from '../search/compartment.js';
 import type { TenantId } from '../tenant.js';
-import { gsi1Attribute, gsi2PatientCompartment, gsi3TypeByLastUpdated } from './keys.js';
-
-export const PATIENT_BY_NAME = 'PATIENT_BY_NAME';
+import { gsi2PatientCompartment, gsi3TypeByLastUpdated, MULTI_PATIENT } from './keys.js';
 
 export function currentIndexKeys(tenant: TenantId, resource: Resource, lastUpdated: string): Record<string, string> {
   const id = resource.id as string;
-  const patientId = compartmentPatientId(resource);
-  const nameKey = resource.resourceType === 'Patient' ? patientNameKey(resource) : undefined;
+  const patients = compartmentPatients(resource);
+  const compartment = patients.length === 1 ? patients[0] : patients.length > 1 ? MULTI_PATIENT : undefined;
   return {
     ...gsi3TypeByLastUpdated(tenant, resource.resourceType, lastUpdated, id),
-    ...(patientId ? gsi2PatientCompartment(tenant, patientId, resource.resourceType, lastUpdated, id) : {}),
-    ...(nameKey ? gsi1Attribute(tenant, PATIENT_BY_NAME, nameKey, id) : {}),
+    ...(compartment ? gsi2PatientCompartment(tenant, compartment, resource.resourceType, lastUpdated, id) : {}),
   };
-}
-
-/** The patient whose compartment the resource is in, through its `subject` or `patient` reference. */
-function compartmentPatientId(resource: Resource): string | undefined {
-  if (resource.resourceType === 'Patient') {
-    return resource.id;
-  }
-  const { subject, patient } = resource as { subject?: Reference; patient?: Reference };
-  for (const reference of [subject?.reference, patient?.reference]) {
-    const match = reference?.match(/(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})$/);
-    if (match) {
-      return match[1];
-    }
-  }
-  return undefined;
-}
-
-/** `family#given`, lower case without accents, from the first name: the GSI1 sort prefix. */
-function patientNameKey(patient: Resource & { resourceType: 'Patient' }): string | undefined {
-  const name = patient.name?.[0];
-  if (!name?.family && !name?.given?.length) {
-    return undefined;
-  }
-  return [name.family ?? '', (name.given ?? []).join(' ')].map(normalizeForIndex).join('#');
-}
-
-export function normalizeForIndex(value: string): string {
-  return value.normalize('NFD').replace(/\p{Diacritic}/gu, '').toLowerCase();
 }

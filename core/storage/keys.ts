@@ -8,6 +8,7 @@
  *
  * Index keys are written on CURRENT items only (search partitions) and on VERSION items only
  * under HISTORY partitions, so a search partition never holds a superseded or deleted version.
+ * GSI1 (attribute lookups) is part of the table schema but not written yet.
  */
 import type { TenantId } from '../tenant.js';
 
@@ -46,6 +47,9 @@ export function gsi3HistoryPartition(tenant: TenantId, resourceType: string): st
   return `TENANT#${tenant}#HISTORY#${resourceType}`;
 }
 
+/** GSI2 partition of resources in several patients' compartments (`*` is not an id character). */
+export const MULTI_PATIENT = '*MULTI*';
+
 /** GSI2 on CURRENT items: resources of one type in one patient's compartment, by time. */
 export function gsi2PatientCompartment(tenant: TenantId, patientId: string, resourceType: string, lastUpdated: string, id: string) {
   return { GSI2PK: gsi2PatientPartition(tenant, patientId, resourceType), GSI2SK: `${lastUpdated}#${id}` };
@@ -53,13 +57,4 @@ export function gsi2PatientCompartment(tenant: TenantId, patientId: string, reso
 
 export function gsi2PatientPartition(tenant: TenantId, patientId: string, resourceType: string): string {
   return `TENANT#${tenant}#PATIENT#${patientId}#${resourceType}`;
-}
-
-/** GSI1 on CURRENT items: one attribute lookup per type (e.g. Patient by normalized family#given). */
-export function gsi1Attribute(tenant: TenantId, lookup: string, value: string, id: string) {
-  return { GSI1PK: gsi1Partition(tenant, lookup), GSI1SK: `${value}#${id}` };
-}
-
-export function gsi1Partition(tenant: TenantId, lookup: string): string {
-  return `TENANT#${tenant}#${lookup}`;
 }

@@ -18,7 +18,7 @@ import type { TenantId } from '../tenant.js';
 import { decodeBody, encodeBody } from './body-codec.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { currentIndexKeys } from './index-keys.js';
-import { CURRENT_SK, VERSION_SK_PREFIX, gsi3HistoryPartition, gsi3TypeHistory, gsi3TypePartition, resourcePK, versionSK } from './keys.js';
+import { CURRENT_SK, MULTI_PATIENT, VERSION_SK_PREFIX, gsi2PatientPartition, gsi3HistoryPartition, gsi3TypeHistory, gsi3TypePartition, resourcePK, versionSK } from './keys.js';
 
 export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -84,6 +84,8 @@ class TransactionConflictError extends Error {}
 /** Contention retries for writes without If-Match; each retry starts from the state DynamoDB returned. */
 const MAX_WRITE_ATTEMPTS = 25;
 const BATCH_GET_LIMIT = 100;
+/** BatchGetItem requests in flight at once when reading many items. */
+const BATCH_GET_PARALLEL = 8;
 
 export class ResourceRepository {
   constructor(
@@ -213,6 +215,55 @@ export class ResourceRepository {
     return { items, next: keys.more && lastKey ? encodeCursor({ s: String(lastKey.GSI3SK), id: idFromPK(String(lastKey.PK)) }) : undefined };
   }
 
+  /**
+   * Every live resource of a type, read through GSI3 and then strongly consistently from the
+   * table, stopping after `limit` items: `truncated` says more exist.
+   */
+  async scanType(tenant: TenantId, resourceType: string, limit: number): Promise<{ items: ResourceVersion[]; truncated: boolean }> {
+    return this.scanIndex('GSI3', [gsi3TypePartition(tenant, resourceType)], limit);
+  }
+
+  /** Live resources of a type in these patients' compartments (GSI2), including the multi-patient partition. */
+  async scanCompartments(tenant: TenantId, patientIds: readonly string[], resourceType: string, limit: number): Promise<{ items: ResourceVersion[]; truncated: boolean }> {
+    const partitions = [...new Set([...patientIds, MULTI_PATIENT])].map((patientId) => gsi2PatientPartition(tenant, patientId, resourceType));
+    return this.scanIndex('GSI2', partitions, limit);
+  }
+
+  private async scanIndex(indexName: 'GSI2' | 'GSI3', partitions: readonly string[], limit: number): Promise<{ items: ResourceVersion[]; truncated: boolean }> {
+    const keys: Record<string, unknown>[] = [];
+    for (const partition of partitions) {
+      let exclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: indexName,
+            KeyConditionExpression: `${indexName}PK = :pk`,
+            ExpressionAttributeValues: { ':pk': partition },
+            ScanIndexForward: false,
+            Limit: limit + 1 - keys.length,
+            ExclusiveStartKey: exclusiveStartKey,
+          }),
+        );
+        keys.push(...(page.Items ?? []));
+        exclusiveStartKey = page.LastEvaluatedKey;
+      } while (exclusiveStartKey && keys.length <= limit);
+      if (keys.length > limit) {
+        break;
+      }
+    }
+    const truncated = keys.length > limit;
+    const items = await this.batchGet(keys.slice(0, limit));
+    return { items: items.filter((version) => !version.deleted), truncated };
+  }
+
+  /** The current versions of the given resources, in the given order; unknown and deleted ones are left out. */
+  async readCurrentMany(tenant: TenantId, references: readonly { resourceType: string; id: string }[]): Promise<ResourceVersion[]> {
+    const keys = references.map((reference) => ({ PK: resourcePK(tenant, reference.resourceType, reference.id), SK: CURRENT_SK }));
+    const unique = [...new Map(keys.map((key) => [key.PK, key])).values()];
+    return (await this.batchGet(unique)).filter((version) => !version.deleted);
+  }
+
   private async knownState(key: ResourceKey): Promise<KnownState> {
     const current = await this.readCurrent(key);
     return current ? { kind: 'present', current } : { kind: 'absent' };
@@ -291,28 +342,40 @@ export class ResourceRepository {
     return { keys: Items, more: LastEvaluatedKey !== undefined };
   }
 
-  /** Strongly consistent bodies for index keys, in the order of the keys. */
+  /** Strongly consistent bodies for index keys, in the order of the keys; chunks are read in parallel. */
   private async batchGet(keys: Record<string, unknown>[]): Promise<ResourceVersion[]> {
-    const found = new Map<string, StoredItem>();
+    const chunks: Record<string, unknown>[][] = [];
     for (let offset = 0; offset < keys.length; offset += BATCH_GET_LIMIT) {
-      let pending: Record<string, unknown>[] = keys.slice(offset, offset + BATCH_GET_LIMIT).map((k) => ({ PK: k.PK, SK: k.SK }));
-      for (let attempt = 1; pending.length > 0; attempt++) {
-        const { Responses, UnprocessedKeys } = await this.client.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
-        );
-        for (const item of Responses?.[this.tableName] ?? []) {
-          found.set(`${item.PK}|${item.SK}`, item as StoredItem);
-        }
-        pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-        if (pending.length > 0) {
-          await backoff(attempt);
-        }
+      chunks.push(keys.slice(offset, offset + BATCH_GET_LIMIT).map((k) => ({ PK: k.PK, SK: k.SK })));
+    }
+    const found = new Map<string, StoredItem>();
+    for (let start = 0; start < chunks.length; start += BATCH_GET_PARALLEL) {
+      const results = await Promise.all(chunks.slice(start, start + BATCH_GET_PARALLEL).map((chunk) => this.batchGetChunk(chunk)));
+      for (const item of results.flat()) {
+        found.set(`${item.PK}|${item.SK}`, item);
       }
     }
     return keys.flatMap((k) => {
       const item = found.get(`${k.PK}|${k.SK}`);
       return item ? [toVersion(item)] : [];
     });
+  }
+
+  /** One BatchGetItem of at most 100 keys, retrying what DynamoDB leaves unprocessed. */
+  private async batchGetChunk(keys: Record<string, unknown>[]): Promise<StoredItem[]> {
+    const items: StoredItem[] = [];
+    let pending = keys;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const { Responses, UnprocessedKeys } = await this.client.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      items.push(...((Responses?.[this.tableName] ?? []) as StoredItem[]));
+      pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      if (pending.length > 0) {
+        await backoff(attempt);
+      }
+    }
+    return items;
   }
 }
 

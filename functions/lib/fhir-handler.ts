@@ -13,6 +13,8 @@ import { FhirError, toOperationOutcome } from '../../core/errors.js';
 import type { FhirContext } from '../../core/fhir/interactions.js';
 import { createDocumentClient, resetDynamoUsage } from '../../core/storage/dynamo-client.js';
 import { ResourceRepository } from '../../core/storage/repository.js';
+import { DynamoSearchEngine } from '../../core/search/dynamo-engine.js';
+import type { SearchEngine } from '../../core/search/engine.js';
 import { assertJsonAcceptable, outcomeResponse } from './http.js';
 import { tenantOf } from './tenant.js';
 
@@ -22,13 +24,14 @@ export interface HandlerContext extends FhirContext {
   readonly config: RuntimeConfig;
 }
 
-let shared: { config: RuntimeConfig; repository: ResourceRepository } | undefined;
+let shared: { config: RuntimeConfig; repository: ResourceRepository; searchEngine: SearchEngine } | undefined;
 
 /** Config and the DynamoDB client, created at the first request and reused while the process lives. */
 function sharedResources() {
   if (!shared) {
     const resolved = config();
-    shared = { config: resolved, repository: new ResourceRepository(createDocumentClient(resolved), resolved.tableName) };
+    const repository = new ResourceRepository(createDocumentClient(resolved), resolved.tableName);
+    shared = { config: resolved, repository, searchEngine: new DynamoSearchEngine(repository, resolved.maxSearchScan) };
   }
   return shared;
 }
@@ -74,10 +77,10 @@ function wrap<C>(resolveContext: (event: APIGatewayProxyEvent) => C, interaction
 /** A handler for a tenant's data: the tenant is resolved before the interaction runs. */
 export function fhirHandler(interaction: Interaction) {
   return wrap((event): HandlerContext => {
-    const { config: resolved, repository } = sharedResources();
+    const { config: resolved, repository, searchEngine } = sharedResources();
     const tenant = tenantOf(event, resolved);
     logger.appendKeys({ tenant });
-    return { config: resolved, repository, tenant };
+    return { config: resolved, repository, searchEngine, tenant };
   }, interaction);
 }
 

@@ -11,6 +11,7 @@ import type { ResourceVersion } from '../../core/storage/repository.js';
 
 export const FHIR_JSON = 'application/fhir+json';
 const JSON_PATCH = 'application/json-patch+json';
+const FORM = 'application/x-www-form-urlencoded';
 
 /** Lower-cased request headers (API Gateway passes them as sent). */
 export function headersOf(event: APIGatewayProxyEvent): Record<string, string> {
@@ -82,6 +83,23 @@ export function parseJsonBody(event: APIGatewayProxyEvent, kind: BodyKind, maxBy
   } catch (error) {
     throw FhirError.badRequest(`Malformed JSON: ${(error as Error).message}`);
   }
+}
+
+/** A form body (`POST [type]/_search`) as query parameters; same limits as JSON bodies. */
+export function parseFormBody(event: APIGatewayProxyEvent, maxBytes: number): Record<string, string[]> {
+  const contentType = (headersOf(event)['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (contentType !== FORM) {
+    throw FhirError.unsupportedMediaType(`${contentType ? `Content-Type "${contentType}" is not supported` : 'Content-Type is missing'}: send ${FORM}`);
+  }
+  const bytes = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+  if (bytes.length > maxBytes) {
+    throw FhirError.payloadTooLarge(`Request body is ${bytes.length} bytes; the limit is ${maxBytes} bytes`);
+  }
+  const parameters: Record<string, string[]> = {};
+  for (const [name, value] of new URLSearchParams(bytes.toString('utf8'))) {
+    (parameters[name] ??= []).push(value);
+  }
+  return parameters;
 }
 
 /** `If-Match: W/"3"` (or `"3"`, or `3`) → 3. */

@@ -5,9 +5,6 @@ import type { PageRequest } from '../../core/fhir/interactions.js';
 import type { PageLinks } from '../../core/fhir/bundles.js';
 import { baseUrlOf, queryOf } from './http.js';
 
-/** Parameters this module understands on list interactions; the rest belong to the caller. */
-export const PAGING_PARAMETERS = ['_count', '_cursor', '_since', '_format'];
-
 const FHIR_INSTANT_OR_DATE = /^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
 
 export function pageRequest(event: APIGatewayProxyEvent, config: RuntimeConfig): PageRequest {
@@ -32,17 +29,29 @@ export function pageRequest(event: APIGatewayProxyEvent, config: RuntimeConfig):
   return { count, since, cursor: query._cursor?.[0] };
 }
 
-/** `self` repeats the request's parameters that `keep` accepts; `next` adds the cursor. */
-export function pageLinks(event: APIGatewayProxyEvent, page: PageRequest, next: string | undefined, keep: (name: string) => boolean = () => true): PageLinks {
-  const url = `${baseUrlOf(event)}${event.path}`;
+/**
+ * `self` repeats the request's parameters that `keep` accepts (a `POST …/_search` as its GET
+ * equivalent); `next` and `previous` add their cursors.
+ */
+export function pageLinks(
+  event: APIGatewayProxyEvent,
+  parameters: Record<string, string[]>,
+  page: { readonly cursor?: string; readonly count: number },
+  cursors: { readonly next?: string; readonly previous?: string },
+  keep: (name: string) => boolean = () => true,
+): PageLinks {
+  const url = `${baseUrlOf(event)}${event.path.replace(/\/_search$/, '')}`;
   const params = new URLSearchParams();
-  for (const [name, values] of Object.entries(queryOf(event))) {
+  for (const [name, values] of Object.entries(parameters)) {
     if (name !== '_cursor' && keep(name)) {
       values.forEach((value) => params.append(name, value));
     }
   }
-  const self = withQuery(url, params, page.cursor);
-  return { self, next: next ? withQuery(url, params, next, page.count) : undefined };
+  return {
+    self: withQuery(url, params, page.cursor),
+    next: cursors.next ? withQuery(url, params, cursors.next, page.count) : undefined,
+    previous: cursors.previous ? withQuery(url, params, cursors.previous, page.count) : undefined,
+  };
 }
 
 function withQuery(url: string, params: URLSearchParams, cursor: string | undefined, count?: number): string {

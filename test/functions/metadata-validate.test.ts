@@ -17,16 +17,26 @@ describe('GET /metadata', () => {
     expect(response.json.kind).toBe('instance');
   });
 
-  it('lists every R4 resource type, and claims no system-level interaction it lacks', async () => {
+  it('lists every R4 resource type, and of system-level interactions only system search', async () => {
     const rest = (await api.request('GET', '/metadata')).json.rest[0];
     const types = rest.resource.map((r: any) => r.type);
     expect(types).toHaveLength(146);
     expect(types).toEqual(expect.arrayContaining(['Patient', 'Observation', 'Bundle', 'Binary', 'Parameters', 'OperationOutcome']));
-    expect(rest.interaction ?? []).toEqual([]);
+    expect(rest.interaction).toEqual([{ code: 'search-system' }]);
     for (const resource of rest.resource) {
       expect(resource.conditionalCreate).toBe(false);
       expect(resource.conditionalUpdate).toBe(false);
       expect(resource.conditionalDelete).toBe('not-supported');
+    }
+  });
+
+  it.each(['Patient', 'Observation', 'Encounter'])('every search parameter it lists for %s is accepted under strict handling', async (type) => {
+    const rest = (await api.request('GET', '/metadata')).json.rest[0];
+    const params: { name: string }[] = rest.resource.find((r: any) => r.type === type).searchParam;
+    expect(params.map((p) => p.name)).toEqual(expect.arrayContaining(['_id', '_lastUpdated']));
+    for (const { name } of params) {
+      const response = await api.request('GET', `/${type}?${name}:missing=true`, { tenant, headers: { prefer: 'handling=strict' } });
+      expect([name, response.status]).toEqual([name, 200]);
     }
   });
 
