@@ -51,9 +51,6 @@ export class DynamoSearchEngine implements SearchEngine {
     }
     if (query.compartment) {
       const params = definitions(resourceType, patientCompartmentParameters(resourceType));
-      if (params.length === 0) {
-        throw FhirError.badRequest(`${resourceType} is not in the Patient compartment`);
-      }
       resolved.push({ kind: 'references', params, references: new Set([`Patient/${query.compartment.id}`]) });
     }
     return resolved;
@@ -200,15 +197,15 @@ function idRestriction(resourceType: string, criteria: readonly ResolvedCriterio
  * or a compartment parameter (`subject=Patient/1`, a chain through one) pointing at patients only.
  */
 function patientRestriction(resourceType: string, criteria: readonly ResolvedCriterion[]): Set<string> | undefined {
-  const compartmentParams = new Set(patientCompartmentParameters(resourceType));
+  const covered = compartmentCoverage(resourceType);
   for (const resolved of criteria) {
-    if (resolved.kind === 'references' && resolved.params.every((param) => compartmentParams.has(param.code))) {
+    if (resolved.kind === 'references' && resolved.params.every(covered)) {
       const keys = [...resolved.references];
       if (keys.every((key) => key.startsWith('Patient/'))) {
         return new Set(keys.map((key) => key.slice('Patient/'.length)));
       }
     }
-    if (resolved.kind === 'criterion' && compartmentParams.has(resolved.criterion.param.code)) {
+    if (resolved.kind === 'criterion' && covered(resolved.criterion.param)) {
       const ids = patientIds(resolved.criterion);
       if (ids) {
         return ids;
@@ -216,6 +213,17 @@ function patientRestriction(resourceType: string, criteria: readonly ResolvedCri
     }
   }
   return undefined;
+}
+
+/**
+ * Whether a parameter's Patient references all put the resource in those patients' compartments:
+ * a compartment parameter, or one whose paths are compartment paths narrowed to Patients
+ * (`Observation.subject.where(resolve() is Patient)` is `patient`; `subject` is the compartment's).
+ */
+function compartmentCoverage(resourceType: string): (param: SearchParameterDefinition) => boolean {
+  const paths = (param: SearchParameterDefinition) => param.expression.split('|').map((path) => path.trim().replace(/\.where\(resolve\(\) is Patient\)$/, ''));
+  const compartmentPaths = new Set(definitions(resourceType, patientCompartmentParameters(resourceType)).flatMap(paths));
+  return (param) => param.type === 'reference' && paths(param).every((path) => compartmentPaths.has(path));
 }
 
 /** `patient=Patient/1,2` / `subject:Patient=1`: the patient ids, if every value surely names a Patient. */

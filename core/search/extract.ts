@@ -120,7 +120,7 @@ function tokenValues({ type, value }: TypedValue): ValueOf<'token'>[] {
     }
     default:
       // code, string, id, uri, boolean: the value is the code, and the system is implicit.
-      return ['string', 'boolean', 'number'].includes(typeof value) ? [{ type: 'token', code: String(value) }] : [];
+      return typeof value === 'string' || typeof value === 'boolean' ? [{ type: 'token', code: String(value) }] : [];
   }
 }
 

@@ -132,8 +132,8 @@ function matchesToken(indexed: IndexValue, value: Extract<CriterionValue, { kind
     return false;
   }
   if (modifier === 'of-type') {
-    // `:of-type=system|code|value`: the parser puts type system|code in system/code and the value last.
-    return false;
+    // `:of-type=system|code|value`: an Identifier whose type has that coding, with that value.
+    return indexed.code === value.value && (indexed.identifierType ?? []).some((type) => type.system === value.system && type.code === value.code);
   }
   return matchesSystemValue(indexed.system, indexed.code, value.system, value.code);
 }

@@ -1,7 +1,7 @@
 /**
  * Lazy access to the R4 SearchParameters generated per resource type by
  * `scripts/build-definitions.ts`: a request reads only the parameters of the types it searches
- * (Observation's are 7 KB of the ~1 MB for all types).
+ * (Observation's are 9 KB of the 450 KB for all 146 types).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -48,10 +48,17 @@ class Unsupported extends Error {}
 
 const PREFIXES: readonly Prefix[] = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'];
 
-/** R4 search.html#modifiers, by parameter type; `:[type]` on references is checked separately. */
+/**
+ * R4 search.html#modifiers this server supports, by parameter type; `:[type]` on references is
+ * checked separately. Token :above/:below (code system subsumption) and :in/:not-in (ValueSet
+ * expansion) need a terminology service, which this server does not have: they count as
+ * unsupported (ignored, or 400 under strict handling), never as a silently wrong answer.
+ */
+const NEEDS_TERMINOLOGY = new Set(['above', 'below', 'in', 'not-in']);
+
 const MODIFIERS_BY_TYPE: Record<SearchParameterType, readonly string[]> = {
   string: ['missing', 'exact', 'contains'],
-  token: ['missing', 'text', 'not', 'above', 'below', 'in', 'not-in', 'of-type'],
+  token: ['missing', 'text', 'not', 'of-type'],
   reference: ['missing', 'identifier'],
   date: ['missing'],
   number: ['missing'],
@@ -60,7 +67,7 @@ const MODIFIERS_BY_TYPE: Record<SearchParameterType, readonly string[]> = {
   composite: ['missing'],
   special: ['missing'],
 };
-const MODIFIERS = new Set(Object.values(MODIFIERS_BY_TYPE).flat());
+const MODIFIERS = new Set([...Object.values(MODIFIERS_BY_TYPE).flat(), ...NEEDS_TERMINOLOGY]);
 
 /** Read by the handler (response format), not by search. */
 const HANDLER_PARAMETERS = new Set(['_format', '_pretty']);
@@ -81,7 +88,7 @@ export function parseSearchQuery(input: SearchInput, options: SearchOptions): Se
   const typeSearch = input.resourceTypes.length > 0;
   const types = typeSearch ? input.resourceTypes : systemSearchTypes(single(parameters, '_type'), input.compartment !== undefined);
   if (input.compartment) {
-    assertInPatientCompartment(types);
+    assertInPatientCompartment(types, typeSearch ? undefined : '_type');
   }
   const ignored: { name: string; reason: string }[] = [];
   const unsupported = (name: string, reason: string): void => {
@@ -105,10 +112,10 @@ export function parseSearchQuery(input: SearchInput, options: SearchOptions): Se
   const include: IncludeRule[] = [];
   const revinclude: IncludeRule[] = [];
   for (const [name, values] of parameters) {
-    const [base, modifier] = splitModifier(name);
     if (HANDLER_PARAMETERS.has(name)) {
       continue;
     }
+    const [base, modifier] = splitModifier(name);
     if (INCLUDE_PARAMETERS.has(base)) {
       const rules = base === '_include' ? include : revinclude;
       lenient(name, () => rules.push(...values.flatMap((value) => parseInclude(types, value, includeIterates(name, modifier), name))));
@@ -164,10 +171,10 @@ function isInPatientCompartment(resourceType: string): boolean {
 }
 
 /** R4 CompartmentDefinition/patient: a compartment search can only return types that belong to the compartment. */
-function assertInPatientCompartment(types: readonly string[]): void {
+function assertInPatientCompartment(types: readonly string[], expression: string | undefined): void {
   const outside = types.filter((type) => !isInPatientCompartment(type));
   if (outside.length > 0) {
-    throw FhirError.badRequest(`${listed(outside)} ${outside.length === 1 ? 'is' : 'are'} not in the Patient compartment`, types.length === 1 ? undefined : '_type');
+    throw FhirError.badRequest(`${listed(outside)} ${outside.length === 1 ? 'is' : 'are'} not in the Patient compartment`, expression);
   }
 }
 
@@ -198,7 +205,10 @@ function parseCriterion(types: readonly string[], key: string, name: string, val
   }
   const links = key.split('.');
   const [code, modifierText] = splitModifier(links[links.length - 1]);
-  const heads = links.slice(0, -1).reduce((reached, link) => followLink(reached, link, name), initialHeads(types, splitModifier(links[0])[0]));
+  let heads = initialHeads(types, splitModifier(links[0])[0]);
+  for (const link of links.slice(0, -1)) {
+    heads = followLink(heads, link, name);
+  }
   const paths = heads.flatMap((head) => {
     const param = searchParameter(head.at, code);
     return param ? [{ resourceType: head.resourceType, chain: head.chain, param }] : [];
@@ -211,7 +221,7 @@ function parseCriterion(types: readonly string[], key: string, name: string, val
   return criteria.length === 1 ? criteria[0] : { name, anyOf: criteria };
 }
 
-/** R4: with `_type`, "all other search parameters SHALL be common to all nominated resources". */
+/** R4 (search.html#_type): a search over several types takes only parameters common to all of them. */
 function initialHeads(types: readonly string[], firstCode: string): ChainHead[] {
   const lacking = types.filter((type) => !searchParameter(type, firstCode));
   if (lacking.length === types.length) {
@@ -225,7 +235,7 @@ function initialHeads(types: readonly string[], firstCode: string): ChainHead[] 
 
 /**
  * `subject:Patient` or `subject` in `subject.name`: follows the reference to its named target, or
- * else to each of its targets (R4: an unqualified chain "would search across all of them").
+ * else to each of its targets (R4 search.html#chaining: an unqualified chain searches across them all).
  */
 function followLink(heads: readonly ChainHead[], link: string, name: string): ChainHead[] {
   const [code, modifierText] = splitModifier(link);
@@ -312,6 +322,9 @@ function parseModifier(text: string | undefined, param: SearchParameterDefinitio
     return undefined;
   }
   if (MODIFIERS.has(text)) {
+    if (param.type === 'token' && NEEDS_TERMINOLOGY.has(text)) {
+      throw new Unsupported(`:${text} on a token needs a terminology service, which this server does not have`);
+    }
     if (!MODIFIERS_BY_TYPE[param.type].includes(text)) {
       throw new Unsupported(`:${text} does not apply to ${param.type} parameters such as "${param.code}"`);
     }
@@ -372,10 +385,6 @@ function parseToken(text: string, modifier: Modifier | undefined, name: string):
   switch (modifier) {
     case 'text':
       return { kind: 'string', value: unescape(text) };
-    case 'in':
-    case 'not-in':
-      // The value is a ValueSet's URL.
-      return { kind: 'uri', value: unescape(text) };
     case 'of-type':
       return parseOfType(text, name);
     default:
@@ -528,9 +537,12 @@ function parseCount(text: string | undefined, maxCount: number): number | undefi
   return count;
 }
 
-/** Default `accurate`: both engines count their matches cheaply, and clients read `Bundle.total`. */
+/**
+ * Default `estimate`: an engine that has counted its matches anyway reports the count, but a plain
+ * listing of a large type need not count it (`_total=accurate` asks for that).
+ */
 function parseTotal(text: string | undefined): SearchQuery['total'] {
-  return text === undefined ? 'accurate' : oneOf(text, TOTALS, '_total');
+  return text === undefined ? 'estimate' : oneOf(text, TOTALS, '_total');
 }
 
 /** `_summary=false` asks for the whole resource: the same as no `_summary`. */

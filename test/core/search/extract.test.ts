@@ -315,6 +315,11 @@ describe('extractValues: composite', () => {
     ]);
   });
 
+  it('reads code-value-date, whose R4 component is written `value.ofType(DateTime)`', () => {
+    const dated: Resource = { ...glucose, valueQuantity: undefined, valueDateTime: '2020-05' } as Resource;
+    expect(values(dated, 'code-value-date')).toEqual([{ type: 'composite', components: [values(glucose, 'code'), [date('2020-05')]] }]);
+  });
+
   it('leaves out a composite value that lacks a component', () => {
     // The panel has a code but no value: only its components pair up.
     expect(values(bloodPressure, 'code-value-quantity')).toEqual([]);
