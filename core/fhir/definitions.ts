@@ -125,7 +125,8 @@ function toRequiredValueSet(allowed: AllowedCodes): RequiredValueSet {
   return { codes, codings };
 }
 
-function readDefinitionsJson<T>(file: string): T {
+/** A generated definitions file (`file` relative to `definitionsDir()`), with a hint when it is missing. */
+export function readDefinitionsJson<T>(file: string): T {
   const path = join(definitionsDir(), file);
   let text: string;
   try {

@@ -3,9 +3,8 @@
  * `scripts/build-definitions.ts`: a request reads only the parameters of the types it searches
  * (Observation's are 9 KB of the 450 KB for all 146 types).
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { definitionsDir, isResourceType } from '../fhir/definitions.js';
+import { isResourceType, readDefinitionsJson } from '../fhir/definitions.js';
 import type { SearchParameterDefinition } from './types.js';
 
 /** File names inside the definitions directory: the contract between the build and this loader. */
@@ -24,7 +23,7 @@ export function searchParameters(resourceType: string): ReadonlyMap<string, Sear
     if (!isResourceType(resourceType)) {
       throw new Error(`Not an R4 resource type: ${resourceType}`);
     }
-    const definitions = readSearchJson<SearchParameterDefinition[]>(SEARCH_DEFINITION_FILES.parameters(resourceType));
+    const definitions = readDefinitionsJson<SearchParameterDefinition[]>(SEARCH_DEFINITION_FILES.parameters(resourceType));
     parameters = new Map(definitions.map((definition) => [definition.code, definition]));
     parametersByType.set(resourceType, parameters);
   }
@@ -37,17 +36,6 @@ export function searchParameter(resourceType: string, code: string): SearchParam
 
 /** The reference parameters through which a `resourceType` resource belongs to a Patient's compartment; empty when it never does. */
 export function patientCompartmentParameters(resourceType: string): readonly string[] {
-  patientCompartment ??= readSearchJson<Record<string, string[]>>(SEARCH_DEFINITION_FILES.patientCompartment);
+  patientCompartment ??= readDefinitionsJson<Record<string, string[]>>(SEARCH_DEFINITION_FILES.patientCompartment);
   return patientCompartment[resourceType] ?? [];
-}
-
-function readSearchJson<T>(file: string): T {
-  const path = join(definitionsDir(), file);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new Error(`Cannot read search definitions file ${path} (generate it with "npx tsx scripts/build-definitions.ts"): ${(error as Error).message}`);
-  }
-  return JSON.parse(text) as T;
 }

@@ -12,6 +12,8 @@ export interface DynamoUsage {
   requests: number;
   readCapacityUnits: number;
   writeCapacityUnits: number;
+  /** Items returned by reads (index keys from queries, items from gets). */
+  itemsRead: number;
   /** Requests by DynamoDB operation name, e.g. { GetItem: 1, TransactWriteItems: 1 }. */
   operations: Record<string, number>;
 }
@@ -19,7 +21,7 @@ export interface DynamoUsage {
 export const dynamoUsage: DynamoUsage = emptyUsage();
 
 export function emptyUsage(): DynamoUsage {
-  return { requests: 0, readCapacityUnits: 0, writeCapacityUnits: 0, operations: {} };
+  return { requests: 0, readCapacityUnits: 0, writeCapacityUnits: 0, itemsRead: 0, operations: {} };
 }
 
 export function resetDynamoUsage(): DynamoUsage {
@@ -43,6 +45,23 @@ function recordCapacity(operation: string, capacity: ConsumedCapacity | Consumed
   }
 }
 
+interface ReadOutput {
+  ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[];
+  Item?: unknown;
+  Items?: unknown[];
+  Responses?: Record<string, unknown[]> | unknown[];
+}
+
+function itemsIn(output: ReadOutput): number {
+  if (output.Items) {
+    return output.Items.length;
+  }
+  if (output.Responses) {
+    return Object.values(output.Responses).reduce((sum: number, items) => sum + (Array.isArray(items) ? items.length : 1), 0);
+  }
+  return output.Item ? 1 : 0;
+}
+
 export function createDocumentClient(config: Pick<RuntimeConfig, 'region' | 'dynamoEndpoint'>): DynamoDBDocumentClient {
   const client = new DynamoDBClient({ region: config.region, endpoint: config.dynamoEndpoint, maxAttempts: 4 });
   client.middlewareStack.add(
@@ -52,7 +71,9 @@ export function createDocumentClient(config: Pick<RuntimeConfig, 'region' | 'dyn
       dynamoUsage.requests += 1;
       dynamoUsage.operations[operation] = (dynamoUsage.operations[operation] ?? 0) + 1;
       const result = await next(args);
-      recordCapacity(operation, (result.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity);
+      const output = result.output as ReadOutput;
+      recordCapacity(operation, output.ConsumedCapacity);
+      dynamoUsage.itemsRead += itemsIn(output);
       return result;
     },
     { step: 'initialize', name: 'consumedCapacityMeter' },

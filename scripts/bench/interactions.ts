@@ -189,6 +189,7 @@ function meanUsage(usages: readonly DynamoUsage[]): DynamoUsage {
     requests: round(mean(usages.map((usage) => usage.requests))),
     readCapacityUnits: round(mean(usages.map((usage) => usage.readCapacityUnits))),
     writeCapacityUnits: round(mean(usages.map((usage) => usage.writeCapacityUnits))),
+    itemsRead: round(mean(usages.map((usage) => usage.itemsRead))),
     operations: Object.fromEntries([...operations].map((name) => [name, round(mean(usages.map((usage) => usage.operations[name] ?? 0)))])),
   };
 }
