@@ -51,8 +51,8 @@ const PREFIXES: readonly Prefix[] = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', '
 /**
  * R4 search.html#modifiers this server supports, by parameter type; `:[type]` on references is
  * checked separately. Token :above/:below (code system subsumption) and :in/:not-in (ValueSet
- * expansion) need a terminology service, which this server does not have: they count as
- * unsupported (ignored, or 400 under strict handling), never as a silently wrong answer.
+ * expansion) need a terminology service, which this server does not have: a 400, never a
+ * silently wrong answer.
  */
 const NEEDS_TERMINOLOGY = new Set(['above', 'below', 'in', 'not-in']);
 
@@ -252,7 +252,7 @@ function followLink(heads: readonly ChainHead[], link: string, name: string): Ch
     }
     const targets = referenceTargets(param);
     if (modifierText !== undefined && !targets.includes(modifierText)) {
-      throw new Unsupported(`${head.at}.${code} cannot refer to ${modifierText} (only to ${listed(targets)})`);
+      throw FhirError.badRequest(`${head.at}.${code} cannot refer to ${modifierText} (only to ${listed(targets)})`, name);
     }
     return (modifierText === undefined ? targets : [modifierText]).map((target) => ({
       resourceType: head.resourceType,
@@ -316,17 +316,22 @@ function parseHas(types: readonly string[], key: string, name: string, value: st
   return { name, resourceType, referenceParam, inner: parseCriterion([resourceType], innerKey, name, value) };
 }
 
-/** Known modifiers that do not apply to the parameter are unsupported; a modifier FHIR does not define is malformed. */
+/**
+ * R4 search.html: servers SHALL reject a search with a modifier they do not support, so every
+ * modifier problem is a 400 whatever the handling: one FHIR does not define, one that does not
+ * apply to the parameter's type, one this server cannot honour, a target type the reference
+ * cannot point to.
+ */
 function parseModifier(text: string | undefined, param: SearchParameterDefinition, name: string): Modifier | undefined {
   if (text === undefined) {
     return undefined;
   }
   if (MODIFIERS.has(text)) {
     if (param.type === 'token' && NEEDS_TERMINOLOGY.has(text)) {
-      throw new Unsupported(`:${text} on a token needs a terminology service, which this server does not have`);
+      throw FhirError.badRequest(`:${text} on a token needs a terminology service, which this server does not have`, name);
     }
     if (!MODIFIERS_BY_TYPE[param.type].includes(text)) {
-      throw new Unsupported(`:${text} does not apply to ${param.type} parameters such as "${param.code}"`);
+      throw FhirError.badRequest(`:${text} does not apply to ${param.type} parameters such as "${param.code}"`, name);
     }
     return text as Modifier;
   }
@@ -334,11 +339,11 @@ function parseModifier(text: string | undefined, param: SearchParameterDefinitio
     throw FhirError.badRequest(`Unknown modifier ":${text}"`, name);
   }
   if (param.type !== 'reference') {
-    throw new Unsupported(`A target type (:${text}) applies to reference parameters only; "${param.code}" is a ${param.type} parameter`);
+    throw FhirError.badRequest(`A target type (:${text}) applies to reference parameters only; "${param.code}" is a ${param.type} parameter`, name);
   }
   const targets = referenceTargets(param);
   if (!targets.includes(text)) {
-    throw new Unsupported(`"${param.code}" cannot refer to ${text} (only to ${listed(targets)})`);
+    throw FhirError.badRequest(`"${param.code}" cannot refer to ${text} (only to ${listed(targets)})`, name);
   }
   return { type: text };
 }

@@ -45,9 +45,10 @@ export function dateRange(text: string): DateRange | undefined {
 }
 
 /**
- * `100` → [99.5, 100.5], `100.00` → [99.995, 100.005], `1e2` → [50, 150]: half a unit in the last
- * significant place. R4's table gives [95, 105) for `1e2` while calling it "1 significant figure";
- * we follow the rule it states, not the example that contradicts it (as HAPI does).
+ * `100` → [99.5, 100.5], `100.00` → [99.995, 100.005]: half a unit in the last significant place.
+ * In exponent form R4's table gives `1e2` → [95, 105) (while calling it one significant figure,
+ * which would be [50, 150]); we follow the table, the spec's only worked example: the range is
+ * half a unit one place below the mantissa's last digit.
  * Undefined when the text is not a decimal.
  */
 export function decimalRange(text: string): DecimalRange | undefined {
@@ -55,13 +56,16 @@ export function decimalRange(text: string): DecimalRange | undefined {
   if (!match) {
     return undefined;
   }
-  const [, sign, integerDigits, fractionDigits = '', exponent = '0'] = match;
+  const [, sign, integerDigits, fractionDigits = '', exponent] = match;
   // value = mantissa × 10^scale, with the mantissa an integer whose last digit is the last significant one.
   const mantissa = BigInt(`${sign}${integerDigits}${fractionDigits}`);
-  const scale = Number(exponent) - fractionDigits.length;
+  const scale = Number(exponent ?? '0') - fractionDigits.length;
+  // The half unit sits one decimal place below the last digit (two with an exponent, per the table).
+  const places = exponent === undefined ? 1 : 2;
+  const unit = 10n ** BigInt(places);
   // Bounds as decimal text, parsed once, so that 99.995 is the double nearest 99.995 and not 100 - 0.005.
-  const low = Number(`${mantissa * 10n - 5n}e${scale - 1}`);
-  const high = Number(`${mantissa * 10n + 5n}e${scale - 1}`);
+  const low = Number(`${mantissa * unit - 5n}e${scale - places}`);
+  const high = Number(`${mantissa * unit + 5n}e${scale - places}`);
   const value = Number(text);
   return Number.isFinite(value) && Number.isFinite(low) && Number.isFinite(high) ? { value, low, high } : undefined;
 }

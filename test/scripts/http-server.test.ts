@@ -76,7 +76,7 @@ describe('routing like API Gateway REST', () => {
   });
 
   it('answers 404 with an OperationOutcome for a path no route has', async () => {
-    for (const path of ['/', '/Patient/p1/_history/3/extra', '/Patient//_history']) {
+    for (const path of ['/Patient/p1/_history/3/extra', '/Patient//_history', '/Patient/p1/Observation/extra']) {
       const response = await api.request('GET', path);
       expect(response.status, path).toBe(404);
       expect(response.json).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });

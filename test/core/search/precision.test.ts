@@ -56,11 +56,11 @@ describe('decimalRange', () => {
     ['0.05', 0.05, 0.045, 0.055],
     ['5.4', 5.4, 5.35, 5.45],
     ['+3.0', 3, 2.95, 3.05],
-    // Exponents: one significant figure in 1e2, two in 1.0e2 (the rule R4 states; see precision.ts on its `1e2` example).
-    ['1e2', 100, 50, 150],
-    ['1.0e2', 100, 95, 105],
-    ['1.1E2', 110, 105, 115],
-    ['25e-1', 2.5, 2.45, 2.55],
+    // Exponents: R4's table gives [95, 105) for 1e2 (see precision.ts): half a unit below the mantissa's next place.
+    ['1e2', 100, 95, 105],
+    ['1.0e2', 100, 99.5, 100.5],
+    ['1.1E2', 110, 109.5, 110.5],
+    ['25e-1', 2.5, 2.495, 2.505],
   ])('%s → %d in [%d, %d]', (text, value, low, high) => {
     expect(decimalRange(text)).toEqual({ value, low, high });
   });
