@@ -15,7 +15,8 @@ const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'histor
 /** What search supports beyond parameters, for readers of the statement. */
 const SEARCH_DOCUMENTATION =
   'Search: every R4 search parameter of each type (string, token, reference, date, number, quantity, uri, composite); ' +
-  'modifiers :exact :contains :missing :not :text :above :below :of-type :identifier :[type]; prefixes eq ne gt lt ge le sa eb ap; ' +
+  'modifiers :exact :contains :missing :not :text :of-type :identifier :[type], and :above :below on uri parameters (not on tokens: no terminology service); ' +
+  'prefixes eq ne gt lt ge le sa eb ap; ' +
   'chains and _has; _include/_revinclude (:iterate, *); _sort on any parameter; _count with next/previous links; _total; _summary; _elements; ' +
   'Patient compartment search; system search with _type; POST _search. The DynamoDB engine refuses (400 too-costly) a query that would read more ' +
   'resources of one type than its scan limit.';
