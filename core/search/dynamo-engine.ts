@@ -6,11 +6,13 @@
  *
  * Access paths, cheapest first: `_id` (and `_has`, which yields ids) → BatchGetItem of those ids;
  * a patient (compartment search, or a compartment parameter such as `patient=`/`subject=` or a
- * chain through one) → that patient's GSI2 partition; a plain listing newest first → one GSI3
- * page; otherwise every live resource of the type through GSI3.
+ * chain through one) → that patient's GSI2 partition; `identifier=`/`code=` token values → their
+ * GSI1 lookup partitions; a plain listing newest first → one GSI3 page; otherwise every live
+ * resource of the type through GSI3.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../errors.js';
+import { LOOKUP_PARAMETERS } from '../storage/index-keys.js';
 import type { ResourceRepository } from '../storage/repository.js';
 import type { TenantId } from '../tenant.js';
 import { matchesAll, referencedKeys, type ResolvedCriterion } from './match.js';
@@ -114,9 +116,12 @@ export class DynamoSearchEngine implements SearchEngine {
       return versions.flatMap((version) => (version.resource ? [version.resource] : []));
     }
     const patients = patientRestriction(resourceType, criteria);
+    const lookup = patients ? undefined : lookupRestriction(criteria);
     const { items, truncated } = patients
       ? await this.repository.scanCompartments(tenant, [...patients], resourceType, this.maxScan)
-      : await this.repository.scanType(tenant, resourceType, this.maxScan);
+      : lookup
+        ? await this.repository.scanLookups(tenant, resourceType, lookup.param, lookup.values, this.maxScan)
+        : await this.repository.scanType(tenant, resourceType, this.maxScan);
     if (truncated) {
       throw FhirError.of(
         400,
@@ -199,17 +204,52 @@ function idRestriction(resourceType: string, criteria: readonly ResolvedCriterio
 function patientRestriction(resourceType: string, criteria: readonly ResolvedCriterion[]): Set<string> | undefined {
   const covered = compartmentCoverage(resourceType);
   for (const resolved of criteria) {
-    if (resolved.kind === 'references' && resolved.params.every(covered)) {
-      const keys = [...resolved.references];
-      if (keys.every((key) => key.startsWith('Patient/'))) {
-        return new Set(keys.map((key) => key.slice('Patient/'.length)));
-      }
+    const keys = coveredReferences(resolved, covered);
+    if (keys && keys.every((key) => key.startsWith('Patient/'))) {
+      return new Set(keys.map((key) => key.slice('Patient/'.length)));
     }
     if (resolved.kind === 'criterion' && covered(resolved.criterion.param)) {
       const ids = patientIds(resolved.criterion);
       if (ids) {
         return ids;
       }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * What a resolved reference criterion may point at, when all of it goes through compartment
+ * parameters: a chain, or a chain over several target types (`subject.name`: its alternatives
+ * through Patient, Group, … together).
+ */
+function coveredReferences(resolved: ResolvedCriterion, covered: (param: SearchParameterDefinition) => boolean): string[] | undefined {
+  if (resolved.kind === 'references') {
+    return resolved.params.every(covered) ? [...resolved.references] : undefined;
+  }
+  if (resolved.kind === 'any' && resolved.of.length > 0) {
+    const alternatives = resolved.of.map((alternative) => coveredReferences(alternative, covered));
+    return alternatives.every((keys) => keys !== undefined) ? alternatives.flat() as string[] : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * `identifier=…` / `code=…` with plain token values, each with a code: the GSI1 lookup partitions
+ * hold every resource having one of them.
+ */
+function lookupRestriction(criteria: readonly ResolvedCriterion[]): { param: string; values: { system?: string; code: string }[] } | undefined {
+  for (const resolved of criteria) {
+    if (resolved.kind !== 'criterion') {
+      continue;
+    }
+    const { param, modifier, values } = resolved.criterion;
+    if (!(LOOKUP_PARAMETERS as readonly string[]).includes(param.code) || param.type !== 'token' || modifier !== undefined) {
+      continue;
+    }
+    const tokens = values.map((value) => (value.kind === 'token' && value.code !== undefined ? { system: value.system, code: value.code } : undefined));
+    if (tokens.every((token) => token !== undefined)) {
+      return { param: param.code, values: tokens as { system?: string; code: string }[] };
     }
   }
   return undefined;

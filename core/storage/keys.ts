@@ -8,8 +8,11 @@
  *
  * Index keys are written on CURRENT items only (search partitions) and on VERSION items only
  * under HISTORY partitions, so a search partition never holds a superseded or deleted version.
- * GSI1 (attribute lookups) is part of the table schema but not written yet.
+ *   SK = LOOKUP#{param}#{hash} one small item per indexed token value (identifier, code), which
+ *                          carries the GSI1 keys: a resource has several identifiers or codings,
+ *                          and an item has one GSI1 key.
  */
+import { createHash } from 'node:crypto';
 import type { TenantId } from '../tenant.js';
 
 const VERSION_DIGITS = 12;
@@ -57,4 +60,30 @@ export function gsi2PatientCompartment(tenant: TenantId, patientId: string, reso
 
 export function gsi2PatientPartition(tenant: TenantId, patientId: string, resourceType: string): string {
   return `TENANT#${tenant}#PATIENT#${patientId}#${resourceType}`;
+}
+
+/** The lookup item of one token value of one parameter, in the resource's partition. */
+export function lookupSK(param: string, system: string | undefined, code: string): string {
+  const digest = createHash('sha256').update(`${system ?? ''}|${code}`).digest('base64url').slice(0, 22);
+  return `LOOKUP#${param}#${digest}`;
+}
+
+export const LOOKUP_SK_PREFIX = 'LOOKUP#';
+
+/** GSI1 on lookup items: resources of a type by one token value (`code`), then by system. */
+export function gsi1Lookup(tenant: TenantId, resourceType: string, param: string, system: string | undefined, code: string, id: string) {
+  return { GSI1PK: gsi1LookupPartition(tenant, resourceType, param, code), GSI1SK: `${system ?? ''}#${id}` };
+}
+
+export function gsi1LookupPartition(tenant: TenantId, resourceType: string, param: string, code: string): string {
+  return `TENANT#${tenant}#LOOKUP#${resourceType}#${param}#${code}`;
+}
+
+/** GSI1 on CURRENT items with more token values than lookup items: every lookup query reads it too. */
+export function gsi1LookupOverflow(tenant: TenantId, resourceType: string, id: string) {
+  return { GSI1PK: gsi1LookupOverflowPartition(tenant, resourceType), GSI1SK: id };
+}
+
+export function gsi1LookupOverflowPartition(tenant: TenantId, resourceType: string): string {
+  return `TENANT#${tenant}#LOOKUP#${resourceType}#*OVERFLOW*`;
 }

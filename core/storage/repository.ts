@@ -17,8 +17,8 @@ import { FhirError } from '../errors.js';
 import type { TenantId } from '../tenant.js';
 import { decodeBody, encodeBody } from './body-codec.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { currentIndexKeys } from './index-keys.js';
-import { CURRENT_SK, MULTI_PATIENT, VERSION_SK_PREFIX, gsi2PatientPartition, gsi3HistoryPartition, gsi3TypeHistory, gsi3TypePartition, resourcePK, versionSK } from './keys.js';
+import { currentIndexKeys, lookupItems } from './index-keys.js';
+import { CURRENT_SK, MULTI_PATIENT, gsi1LookupOverflow, gsi1LookupOverflowPartition, gsi1LookupPartition, VERSION_SK_PREFIX, gsi2PatientPartition, gsi3HistoryPartition, gsi3TypeHistory, gsi3TypePartition, resourcePK, versionSK } from './keys.js';
 
 export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -68,10 +68,15 @@ interface StoredItem {
   deleted: boolean;
   method: WriteMethod;
   body?: Uint8Array;
+  /** CURRENT items: the SKs of the resource's lookup items, so the next write can remove stale ones. */
+  lookups?: string[];
 }
 
 /** The state a write is conditioned on: read, returned by a failed condition, or presumed from If-Match. */
-type KnownState = { readonly kind: 'absent' } | { readonly kind: 'present'; readonly current: ResourceVersion };
+type KnownState =
+  | { readonly kind: 'absent' }
+  /** `lookups` is undefined when the state is presumed from If-Match rather than read. */
+  | { readonly kind: 'present'; readonly current: ResourceVersion; readonly lookups?: readonly string[] };
 
 class StaleStateError extends Error {
   constructor(readonly actual: KnownState) {
@@ -95,10 +100,15 @@ export class ResourceRepository {
 
   /** The current state of a resource (including a deletion), or undefined if it never existed. */
   async readCurrent(key: ResourceKey): Promise<ResourceVersion | undefined> {
+    const item = await this.currentItem(key);
+    return item ? toVersion(item) : undefined;
+  }
+
+  private async currentItem(key: ResourceKey): Promise<StoredItem | undefined> {
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: { PK: resourcePK(key.tenant, key.resourceType, key.id), SK: CURRENT_SK }, ConsistentRead: true }),
     );
-    return Item ? toVersion(Item as StoredItem) : undefined;
+    return Item as StoredItem | undefined;
   }
 
   async readVersion(key: ResourceKey, version: number): Promise<ResourceVersion | undefined> {
@@ -215,46 +225,74 @@ export class ResourceRepository {
     return { items, next: keys.more && lastKey ? encodeCursor({ s: String(lastKey.GSI3SK), id: idFromPK(String(lastKey.PK)) }) : undefined };
   }
 
-  /**
-   * Every live resource of a type, read through GSI3 and then strongly consistently from the
-   * table, stopping after `limit` items: `truncated` says more exist.
-   */
+  /** Every live resource of a type (GSI3); none, and `truncated`, when there are more than `limit`. */
   async scanType(tenant: TenantId, resourceType: string, limit: number): Promise<{ items: ResourceVersion[]; truncated: boolean }> {
-    return this.scanIndex('GSI3', [gsi3TypePartition(tenant, resourceType)], limit);
+    return this.scanIndex('GSI3', [{ partition: gsi3TypePartition(tenant, resourceType) }], limit);
   }
 
   /** Live resources of a type in these patients' compartments (GSI2), including the multi-patient partition. */
   async scanCompartments(tenant: TenantId, patientIds: readonly string[], resourceType: string, limit: number): Promise<{ items: ResourceVersion[]; truncated: boolean }> {
-    const partitions = [...new Set([...patientIds, MULTI_PATIENT])].map((patientId) => gsi2PatientPartition(tenant, patientId, resourceType));
+    const partitions = [...new Set([...patientIds, MULTI_PATIENT])].map((patientId) => ({ partition: gsi2PatientPartition(tenant, patientId, resourceType) }));
     return this.scanIndex('GSI2', partitions, limit);
   }
 
-  private async scanIndex(indexName: 'GSI2' | 'GSI3', partitions: readonly string[], limit: number): Promise<{ items: ResourceVersion[]; truncated: boolean }> {
-    const keys: Record<string, unknown>[] = [];
-    for (const partition of partitions) {
+  /**
+   * Live resources of a type having one of these token values for a lookup parameter (GSI1);
+   * `system` undefined: any system, '': none. The type's overflow partition is read as well.
+   */
+  async scanLookups(
+    tenant: TenantId,
+    resourceType: string,
+    param: string,
+    values: readonly { system?: string; code: string }[],
+    limit: number,
+  ): Promise<{ items: ResourceVersion[]; truncated: boolean }> {
+    const queries = values.map(({ system, code }) => ({
+      partition: gsi1LookupPartition(tenant, resourceType, param, code),
+      sortKeyPrefix: system === undefined ? undefined : `${system}#`,
+    }));
+    return this.scanIndex('GSI1', [...queries, { partition: gsi1LookupOverflowPartition(tenant, resourceType) }], limit);
+  }
+
+  /**
+   * The CURRENT items behind the keys of index partitions (optionally narrowed to a sort key
+   * prefix), read strongly consistently; none, and `truncated`, past `limit` distinct resources.
+   */
+  private async scanIndex(
+    indexName: 'GSI1' | 'GSI2' | 'GSI3',
+    queries: readonly { partition: string; sortKeyPrefix?: string }[],
+    limit: number,
+  ): Promise<{ items: ResourceVersion[]; truncated: boolean }> {
+    const resources = new Set<string>();
+    for (const { partition, sortKeyPrefix } of queries) {
       let exclusiveStartKey: Record<string, unknown> | undefined;
       do {
         const page = await this.client.send(
           new QueryCommand({
             TableName: this.tableName,
             IndexName: indexName,
-            KeyConditionExpression: `${indexName}PK = :pk`,
-            ExpressionAttributeValues: { ':pk': partition },
+            KeyConditionExpression: sortKeyPrefix === undefined ? `${indexName}PK = :pk` : `${indexName}PK = :pk AND begins_with(${indexName}SK, :prefix)`,
+            ExpressionAttributeValues: { ':pk': partition, ...(sortKeyPrefix === undefined ? {} : { ':prefix': sortKeyPrefix }) },
             ScanIndexForward: false,
-            Limit: limit + 1 - keys.length,
+            Limit: limit + 1 - resources.size,
             ExclusiveStartKey: exclusiveStartKey,
           }),
         );
-        keys.push(...(page.Items ?? []));
+        for (const item of page.Items ?? []) {
+          resources.add(String(item.PK));
+        }
         exclusiveStartKey = page.LastEvaluatedKey;
-      } while (exclusiveStartKey && keys.length <= limit);
-      if (keys.length > limit) {
+      } while (exclusiveStartKey && resources.size <= limit);
+      if (resources.size > limit) {
         break;
       }
     }
-    const truncated = keys.length > limit;
-    const items = await this.batchGet(keys.slice(0, limit));
-    return { items: items.filter((version) => !version.deleted), truncated };
+    if (resources.size > limit) {
+      // The caller refuses the query: reading the bodies would only make the refusal expensive.
+      return { items: [], truncated: true };
+    }
+    const items = await this.batchGet([...resources].map((PK) => ({ PK, SK: CURRENT_SK })));
+    return { items: items.filter((version) => !version.deleted), truncated: false };
   }
 
   /** The current versions of the given resources, in the given order; unknown and deleted ones are left out. */
@@ -265,8 +303,7 @@ export class ResourceRepository {
   }
 
   private async knownState(key: ResourceKey): Promise<KnownState> {
-    const current = await this.readCurrent(key);
-    return current ? { kind: 'present', current } : { kind: 'absent' };
+    return stateOf(await this.currentItem(key));
   }
 
   private async commit(key: ResourceKey, state: KnownState, plan: Extract<WritePlan, { kind: 'write' }>): Promise<ResourceVersion> {
@@ -274,6 +311,7 @@ export class ResourceRepository {
     const version = (current?.version ?? 0) + 1;
     const lastUpdated = nextTimestamp(current?.lastUpdated);
     const resource = plan.resource && withServerMeta(plan.resource, version, lastUpdated);
+    const lookups = resource ? lookupItems(key.tenant, resource) : { items: [], overflow: false };
     const stored: StoredItem = {
       PK: resourcePK(key.tenant, key.resourceType, key.id),
       SK: CURRENT_SK,
@@ -293,18 +331,21 @@ export class ResourceRepository {
             ExpressionAttributeNames: { '#version': 'version', '#deleted': 'deleted' },
             ExpressionAttributeValues: { ':version': state.current.version, ':deleted': state.current.deleted },
           };
+    const currentItem = {
+      ...stored,
+      lookups: lookups.items.map((item) => item.SK),
+      ...(resource ? currentIndexKeys(key.tenant, resource, lastUpdated) : {}),
+      ...(lookups.overflow ? gsi1LookupOverflow(key.tenant, key.resourceType, key.id) : {}),
+    };
+    // Lookup items of the replaced version that this one lacks. A write presumed from If-Match
+    // does not know them: the stale ones it leaves only add candidates that matching discards.
+    const kept = new Set(currentItem.lookups);
+    const stale = state.kind === 'present' ? (state.lookups ?? []).filter((sk) => !kept.has(sk)) : [];
     try {
       await this.client.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...stored, ...(resource ? currentIndexKeys(key.tenant, resource, lastUpdated) : {}) },
-                ...condition,
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              },
-            },
+            { Put: { TableName: this.tableName, Item: currentItem, ...condition, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
             {
               Put: {
                 TableName: this.tableName,
@@ -312,6 +353,8 @@ export class ResourceRepository {
                 ConditionExpression: 'attribute_not_exists(PK)',
               },
             },
+            ...lookups.items.map((item) => ({ Put: { TableName: this.tableName, Item: { PK: stored.PK, ...item } } })),
+            ...stale.map((sk) => ({ Delete: { TableName: this.tableName, Key: { PK: stored.PK, SK: sk } } })),
           ],
         }),
       );
@@ -391,6 +434,10 @@ function toVersion(item: StoredItem, decoded?: Resource): ResourceVersion {
   };
 }
 
+function stateOf(item: StoredItem | undefined): KnownState {
+  return item ? { kind: 'present', current: toVersion(item), lookups: item.lookups ?? [] } : { kind: 'absent' };
+}
+
 function presumedVersion(key: ResourceKey, version: number): ResourceVersion {
   return { resourceType: key.resourceType, id: key.id, version, lastUpdated: '', deleted: false, method: 'PUT' };
 }
@@ -417,9 +464,9 @@ function classifyCancellation(error: unknown): Error {
   const [currentReason, versionReason] = error.CancellationReasons ?? [];
   if (currentReason?.Code === 'ConditionalCheckFailed') {
     const item = currentReason.Item ? (unmarshall(currentReason.Item as Record<string, AttributeValue>) as StoredItem) : undefined;
-    return new StaleStateError(item ? { kind: 'present', current: toVersion(item) } : { kind: 'absent' });
+    return new StaleStateError(stateOf(item));
   }
-  if ([currentReason, versionReason].some((reason) => reason?.Code === 'TransactionConflict' || reason?.Code === 'ConditionalCheckFailed')) {
+  if (versionReason?.Code === 'ConditionalCheckFailed' || (error.CancellationReasons ?? []).some((reason) => reason.Code === 'TransactionConflict')) {
     return new TransactionConflictError('Concurrent transaction on the same resource');
   }
   return error;

@@ -5,8 +5,13 @@
  *
  *   npm run bench -- [--iterations 200] [--warmup 50] [--cold-runs 15] [--invocation-runs 5]
  *                    [--synthea-dir /work/shared/data/synthea-r4]
+ *                    [--search-scales 1,4] [--search-runs 30] [--search-warmup 5]
+ *                    [--search-budget-ms 6000] [--load-concurrency 8]
+ *                    [--skip interactions,bundles,search]
+ *
+ * A skipped part keeps its figures from the previous results.json.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,6 +20,7 @@ import { ensureLocalTable } from '../local/table.js';
 import { prepare } from '../prepare.js';
 import { BENCH_DIR, type BundleFigures, benchBundles, type FirstInvocationFigures } from './bundles.js';
 import { benchInteractions, type InteractionFigures } from './interactions.js';
+import { benchSearch, type SearchFigures } from './search.js';
 
 const TABLE = 'fhir-bench';
 /** Interactions replayed in fresh processes against their bundles. */
@@ -22,11 +28,15 @@ const FIRST_INVOCATIONS = ['metadata', 'read', 'create'];
 /** Cold-import ceilings from the issue, in ms, on a 2-core machine. */
 const COLD_IMPORT_TARGETS: Record<string, number> = { read: 150, create: 250 };
 
+const PARTS = ['interactions', 'bundles', 'search'] as const;
+type Part = (typeof PARTS)[number];
+
 interface BenchResults {
   readonly machine: { readonly node: string; readonly cpus: number; readonly cpuModel: string };
-  readonly bundles: readonly BundleFigures[];
-  readonly firstInvocations: readonly FirstInvocationFigures[];
-  readonly interactions: readonly InteractionFigures[];
+  readonly bundles?: readonly BundleFigures[];
+  readonly firstInvocations?: readonly FirstInvocationFigures[];
+  readonly interactions?: readonly InteractionFigures[];
+  readonly search?: SearchFigures;
 }
 
 function benchOptions(args: string[]) {
@@ -38,14 +48,38 @@ function benchOptions(args: string[]) {
       'cold-runs': { type: 'string', default: '15' },
       'invocation-runs': { type: 'string', default: '5' },
       'synthea-dir': { type: 'string', default: '/work/shared/data/synthea-r4' },
+      'search-scales': { type: 'string', default: '1,4' },
+      'search-runs': { type: 'string', default: '30' },
+      'search-warmup': { type: 'string', default: '5' },
+      'search-budget-ms': { type: 'string', default: '6000' },
+      'load-concurrency': { type: 'string', default: '8' },
+      skip: { type: 'string', default: '' },
     },
   });
+  const skip = new Set(values.skip.split(',').filter((part) => part !== ''));
+  for (const part of skip) {
+    if (!PARTS.includes(part as Part)) {
+      throw new Error(`--skip takes ${PARTS.join(', ')}; got "${part}"`);
+    }
+  }
+  if (skip.has('interactions') && !skip.has('bundles')) {
+    throw new Error('--skip interactions needs --skip bundles too: the bundles part replays the interactions in fresh processes');
+  }
   return {
     iterations: count(values.iterations, '--iterations'),
     warmup: count(values.warmup, '--warmup'),
     coldRuns: count(values['cold-runs'], '--cold-runs'),
     invocationRuns: count(values['invocation-runs'], '--invocation-runs'),
     syntheaDir: values['synthea-dir'],
+    parts: new Set(PARTS.filter((part) => !skip.has(part))),
+    search: {
+      syntheaDir: values['synthea-dir'],
+      scales: values['search-scales'].split(',').map((scale) => count(scale, '--search-scales')),
+      runs: count(values['search-runs'], '--search-runs'),
+      warmup: count(values['search-warmup'], '--search-warmup'),
+      queryBudgetMs: count(values['search-budget-ms'], '--search-budget-ms'),
+      loadConcurrency: count(values['load-concurrency'], '--load-concurrency'),
+    },
   };
 }
 
@@ -65,11 +99,20 @@ async function bench(options: ReturnType<typeof benchOptions>): Promise<BenchRes
     // fresh ones the bundles run in; the bundles cannot find the definitions relative to themselves.
     Object.assign(process.env, localHandlerEnv(database.endpoint, TABLE), { FHIR_DEFINITIONS_DIR: definitionsDir });
     await ensureLocalTable(database.endpoint, TABLE);
-    const { figures: interactions, samples } = await benchInteractions(options);
-    const invocations = new Map(FIRST_INVOCATIONS.map((name) => [name, samples.get(name)!]));
-    const { bundles, firstInvocations } = await benchBundles({ ...options, invocations });
     const cpu = cpus();
-    return { machine: { node: process.version, cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown' }, bundles, firstInvocations, interactions };
+    let results: BenchResults = { machine: { node: process.version, cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown' } };
+    if (options.parts.has('interactions')) {
+      const { figures: interactions, samples } = await benchInteractions(options);
+      results = { ...results, interactions };
+      if (options.parts.has('bundles')) {
+        const invocations = new Map(FIRST_INVOCATIONS.map((name) => [name, samples.get(name)!]));
+        results = { ...results, ...(await benchBundles({ ...options, invocations })) };
+      }
+    }
+    if (options.parts.has('search')) {
+      results = { ...results, search: await benchSearch(options.search) };
+    }
+    return results;
   } finally {
     await database.stop();
   }
@@ -136,16 +179,83 @@ function interactionsTable(interactions: readonly InteractionFigures[]): string 
   ]);
 }
 
+function loadsTable(search: SearchFigures): string {
+  return table([
+    ['data set', 'tenant', 'resources', 'load time', 'resources/s'],
+    ...search.loads.map((load) => [`×${load.scale}`, load.tenant, load.resources, `${load.seconds} s`, load.resourcesPerSecond]),
+  ]);
+}
+
+function searchTable(search: SearchFigures): string {
+  const scales = search.loads.map((load) => load.scale);
+  const [first, last] = [scales[0], scales[scales.length - 1]];
+  return table([
+    [
+      'query',
+      ...scales.flatMap((scale) => [`×${scale} status`, 'matches', 'n', 'p50 ms', 'p99 ms', 'requests', 'items', 'RCU']),
+      ...(scales.length > 1 ? [`p50 ×${last}/×${first}`, 'items'] : []),
+    ],
+    ...search.queries.map((query) => [
+      query.name,
+      ...query.runs.flatMap((run) => [
+        run.status,
+        `${run.matches ?? '-'}${run.included ? ` +${run.included}` : ''}`,
+        run.latencyMs.n,
+        run.latencyMs.p50,
+        run.latencyMs.p99,
+        run.dynamodb.requests,
+        run.dynamodb.itemsRead,
+        run.dynamodb.readCapacityUnits,
+      ]),
+      ...(query.growth ? [`${query.growth.p50}×`, `${query.growth.itemsRead}×`] : []),
+    ]),
+  ]);
+}
+
+function searchNotes(search: SearchFigures): string {
+  const notes = search.queries.flatMap((query) =>
+    query.runs.flatMap((run) => [
+      ...(run.diagnostics ? [`${query.name} ×${run.scale}: HTTP ${run.status}: ${run.diagnostics}`] : []),
+      ...run.problems.map((problem) => `${query.name} ×${run.scale}: LOOKS WRONG: ${problem}`),
+    ]),
+  );
+  return [...search.queries.map((query) => `${query.name}: GET ${query.path}`), ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
+}
+
+/** The previous results, whose figures a skipped part keeps. */
+async function previousResults(path: string): Promise<Partial<BenchResults>> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Partial<BenchResults>;
+  } catch {
+    return {};
+  }
+}
+
 const options = benchOptions(process.argv.slice(2));
-const results = await bench(options);
+const fresh = await bench(options);
+const resultsPath = join(BENCH_DIR, 'results.json');
+const results: BenchResults = { ...(await previousResults(resultsPath)), ...fresh };
 const json = JSON.stringify(results, null, 2);
-await writeFile(join(BENCH_DIR, 'results.json'), `${json}\n`);
+await writeFile(resultsPath, `${json}\n`);
 console.log(json);
 console.log(
   [
     `\nNode ${results.machine.node}, ${results.machine.cpus} × ${results.machine.cpuModel}`,
-    `\nBundles (cold import: ${options.coldRuns} fresh processes each)\n${bundlesTable(results.bundles)}`,
-    `\nFirst invocation in a fresh process (${options.invocationRuns} each; DynamoDB Local)\n${firstInvocationsTable(results.firstInvocations)}`,
-    `\nInteractions in process (${options.iterations} calls after ${options.warmup} warm-up; handler time, no HTTP; DynamoDB per call, mean)\n${interactionsTable(results.interactions)}`,
+    ...(fresh.bundles && fresh.firstInvocations
+      ? [
+          `\nBundles (cold import: ${options.coldRuns} fresh processes each)\n${bundlesTable(fresh.bundles)}`,
+          `\nFirst invocation in a fresh process (${options.invocationRuns} each; DynamoDB Local)\n${firstInvocationsTable(fresh.firstInvocations)}`,
+        ]
+      : []),
+    ...(fresh.interactions
+      ? [`\nInteractions in process (${options.iterations} calls after ${options.warmup} warm-up; handler time, no HTTP; DynamoDB per call, mean)\n${interactionsTable(fresh.interactions)}`]
+      : []),
+    ...(fresh.search
+      ? [
+          `\nSearch data sets (Synthea, PUT /{type}/{id}, ${options.search.loadConcurrency} in flight)\n${loadsTable(fresh.search)}`,
+          `\nSearch in process (up to ${options.search.runs} calls after ${options.search.warmup} warm-up, fewer past ${options.search.queryBudgetMs} ms; handler time; DynamoDB per call, mean; matches = Bundle.total +included)\n${searchTable(fresh.search)}`,
+          `\n${searchNotes(fresh.search)}`,
+        ]
+      : []),
   ].join('\n'),
 );

@@ -1,15 +1,17 @@
 /**
  * The DynamoDB engine against DynamoDB Local: read-your-writes, the scan limit refused with a
- * clear error (never a truncated page), and the GSI2 compartment path, multi-patient resources
- * included.
+ * clear error (never a truncated page), the GSI2 compartment path (multi-patient resources
+ * included) and the GSI1 lookup path (stale and overflowing lookups included).
  */
 import { randomUUID } from 'node:crypto';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../core/config.js';
 import { FhirError } from '../../../core/errors.js';
-import { createResource, searchResources, updateResource, type FhirContext } from '../../../core/fhir/interactions.js';
+import { createResource, deleteResource, searchResources, updateResource, type FhirContext } from '../../../core/fhir/interactions.js';
 import { DynamoSearchEngine } from '../../../core/search/dynamo-engine.js';
 import { createDocumentClient } from '../../../core/storage/dynamo-client.js';
+import { gsi1LookupPartition } from '../../../core/storage/keys.js';
 import { ResourceRepository } from '../../../core/storage/repository.js';
 import { parseTenantId } from '../../../core/tenant.js';
 
@@ -80,5 +82,63 @@ describe('compartments on GSI2', () => {
     await updateResource(context, 'Observation', moved.id, { ...observation('Patient/y'), id: moved.id }, undefined);
     expect(await ids(context, 'Observation', {}, { resourceType: 'Patient', id: 'x' })).toEqual([]);
     expect(await ids(context, 'Observation', {}, { resourceType: 'Patient', id: 'y' })).toEqual([`Observation/${moved.id}`]);
+  });
+});
+
+describe('lookups on GSI1 (identifier, code)', () => {
+  const client = createDocumentClient(config);
+
+  async function lookupPartitionSize(context: FhirContext, resourceType: string, param: string, code: string): Promise<number> {
+    const { Items = [] } = await client.send(
+      new QueryCommand({
+        TableName: config.tableName,
+        IndexName: 'GSI1',
+        KeyConditionExpression: 'GSI1PK = :pk',
+        ExpressionAttributeValues: { ':pk': gsi1LookupPartition(context.tenant, resourceType, param, code) },
+      }),
+    );
+    return Items.length;
+  }
+
+  function patient(identifiers: string[]) {
+    return { resourceType: 'Patient', identifier: identifiers.map((value) => ({ system: 'urn:mrn', value })) };
+  }
+
+  it('finds resources by identifier and code through their lookup partitions, with or without a system', async () => {
+    const context = contextWith(1000);
+    const p = await createResource(context, 'Patient', patient(['A-1', 'A-2']));
+    const o = await createResource(context, 'Observation', observation('Patient/q'));
+    expect(await ids(context, 'Patient', { identifier: ['urn:mrn|A-2'] })).toEqual([`Patient/${p.id}`]);
+    expect(await ids(context, 'Patient', { identifier: ['A-1'] })).toEqual([`Patient/${p.id}`]);
+    expect(await ids(context, 'Patient', { identifier: ['urn:other|A-1'] })).toEqual([]);
+    expect(await ids(context, 'Patient', { identifier: ['|A-1'] })).toEqual([]);
+    expect(await ids(context, 'Observation', { code: ['http://loinc.org|8867-4'] })).toEqual([`Observation/${o.id}`]);
+  });
+
+  it('removes the lookup items a new version no longer has, and all of them on delete', async () => {
+    const context = contextWith(1000);
+    const p = await createResource(context, 'Patient', patient(['OLD-1']));
+    expect(await lookupPartitionSize(context, 'Patient', 'identifier', 'OLD-1')).toBe(1);
+    await updateResource(context, 'Patient', p.id, { ...patient(['NEW-1']), id: p.id }, undefined);
+    expect(await lookupPartitionSize(context, 'Patient', 'identifier', 'OLD-1')).toBe(0);
+    expect(await ids(context, 'Patient', { identifier: ['NEW-1'] })).toEqual([`Patient/${p.id}`]);
+    await deleteResource(context, 'Patient', p.id, undefined);
+    expect(await lookupPartitionSize(context, 'Patient', 'identifier', 'NEW-1')).toBe(0);
+  });
+
+  it('stays exact when an If-Match update (written without a read) leaves a stale lookup item', async () => {
+    const context = contextWith(1000);
+    const p = await createResource(context, 'Patient', patient(['STALE-1']));
+    await updateResource(context, 'Patient', p.id, { ...patient(['FRESH-1']), id: p.id }, 1);
+    expect(await ids(context, 'Patient', { identifier: ['STALE-1'] })).toEqual([]);
+    expect(await ids(context, 'Patient', { identifier: ['FRESH-1'] })).toEqual([`Patient/${p.id}`]);
+  });
+
+  it('finds a resource with more identifiers than it gets lookup items, through the overflow partition', async () => {
+    const context = contextWith(1000);
+    const many = Array.from({ length: 45 }, (_, i) => `MANY-${i}`);
+    const p = await createResource(context, 'Patient', patient(many));
+    expect(await lookupPartitionSize(context, 'Patient', 'identifier', 'MANY-44')).toBe(0);
+    expect(await ids(context, 'Patient', { identifier: ['urn:mrn|MANY-44'] })).toEqual([`Patient/${p.id}`]);
   });
 });
