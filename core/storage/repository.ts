@@ -72,11 +72,29 @@ interface StoredItem {
   lookups?: string[];
 }
 
+type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+/** DynamoDB's TransactWriteItems limit. */
+const MAX_TRANSACTION_ITEMS = 100;
+
 /** The state a write is conditioned on: read, returned by a failed condition, or presumed from If-Match. */
 type KnownState =
   | { readonly kind: 'absent' }
   /** `lookups` is undefined when the state is presumed from If-Match rather than read. */
   | { readonly kind: 'present'; readonly current: ResourceVersion; readonly lookups?: readonly string[] };
+
+/** The state `readWriteState` returns; opaque to callers except for `current`. */
+export type WriteState = KnownState;
+
+/** One resource's part of an atomic multi-resource commit. */
+export interface PlannedWrite {
+  readonly key: ResourceKey;
+  /** From `readWriteState`: the write fails (409) if the resource changed since. */
+  readonly state: WriteState;
+  readonly method: WriteMethod;
+  /** The new content; undefined writes a deletion. */
+  readonly resource?: Resource;
+}
 
 class StaleStateError extends Error {
   constructor(readonly actual: KnownState) {
@@ -307,61 +325,53 @@ export class ResourceRepository {
   }
 
   private async commit(key: ResourceKey, state: KnownState, plan: Extract<WritePlan, { kind: 'write' }>): Promise<ResourceVersion> {
-    const current = state.kind === 'present' ? state.current : undefined;
-    const version = (current?.version ?? 0) + 1;
-    const lastUpdated = nextTimestamp(current?.lastUpdated);
-    const resource = plan.resource && withServerMeta(plan.resource, version, lastUpdated);
-    const lookups = resource ? lookupItems(key.tenant, resource) : { items: [], overflow: false };
-    const stored: StoredItem = {
-      PK: resourcePK(key.tenant, key.resourceType, key.id),
-      SK: CURRENT_SK,
-      resourceType: key.resourceType,
-      id: key.id,
-      version,
-      lastUpdated,
-      deleted: !resource,
-      method: plan.method,
-      body: resource && encodeBody(resource),
-    };
-    const condition =
-      state.kind === 'absent'
-        ? { ConditionExpression: 'attribute_not_exists(PK)' }
-        : {
-            ConditionExpression: '#version = :version AND #deleted = :deleted',
-            ExpressionAttributeNames: { '#version': 'version', '#deleted': 'deleted' },
-            ExpressionAttributeValues: { ':version': state.current.version, ':deleted': state.current.deleted },
-          };
-    const currentItem = {
-      ...stored,
-      lookups: lookups.items.map((item) => item.SK),
-      ...(resource ? currentIndexKeys(key.tenant, resource, lastUpdated) : {}),
-      ...(lookups.overflow ? gsi1LookupOverflow(key.tenant, key.resourceType, key.id) : {}),
-    };
-    // Lookup items of the replaced version that this one lacks. A write presumed from If-Match
-    // does not know them: the stale ones it leaves only add candidates that matching discards.
-    const kept = new Set(currentItem.lookups);
-    const stale = state.kind === 'present' ? (state.lookups ?? []).filter((sk) => !kept.has(sk)) : [];
+    const { items, version } = writeItems(this.tableName, key, state, plan);
     try {
-      await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: { TableName: this.tableName, Item: currentItem, ...condition, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...stored, SK: versionSK(version), ...gsi3TypeHistory(key.tenant, key.resourceType, lastUpdated, key.id, version) },
-                ConditionExpression: 'attribute_not_exists(PK)',
-              },
-            },
-            ...lookups.items.map((item) => ({ Put: { TableName: this.tableName, Item: { PK: stored.PK, ...item } } })),
-            ...stale.map((sk) => ({ Delete: { TableName: this.tableName, Key: { PK: stored.PK, SK: sk } } })),
-          ],
-        }),
-      );
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
     } catch (error) {
       throw classifyCancellation(error);
     }
-    return toVersion(stored, resource);
+    return version;
+  }
+
+  /** The state a later `commitAtomically` is planned against: read strongly consistently. */
+  async readWriteState(key: ResourceKey): Promise<WriteState> {
+    return this.knownState(key);
+  }
+
+  /**
+   * Writes several resources all or nothing, each conditioned on the state it was planned
+   * against. A stale state anywhere cancels everything: 409 naming the resource. Up to
+   * DynamoDB's 100 items this is one TransactWriteItems.
+   */
+  async commitAtomically(writes: readonly PlannedWrite[]): Promise<ResourceVersion[]> {
+    const built = writes.map((write) => ({ write, ...writeItems(this.tableName, write.key, write.state, { kind: 'write', method: write.method, resource: write.resource }) }));
+    const items = built.flatMap((entry) => entry.items);
+    if (items.length > MAX_TRANSACTION_ITEMS) {
+      throw FhirError.payloadTooLarge(
+        `This transaction needs ${items.length} DynamoDB items (a version, its current item and its lookup items per resource); the limit is ${MAX_TRANSACTION_ITEMS}`,
+      );
+    }
+    if (items.length === 0) {
+      return [];
+    }
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) {
+        throw error;
+      }
+      const reasons = error.CancellationReasons ?? [];
+      let offset = 0;
+      for (const entry of built) {
+        if (reasons.slice(offset, offset + entry.items.length).some((reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict')) {
+          throw FhirError.conflict(`${entry.write.key.resourceType}/${entry.write.key.id} changed while the transaction was processed; nothing was written`);
+        }
+        offset += entry.items.length;
+      }
+      throw error;
+    }
+    return built.map((entry) => entry.version);
   }
 
   private async queryIndexKeys(
@@ -420,6 +430,60 @@ export class ResourceRepository {
     }
     return items;
   }
+}
+
+/**
+ * The items of one versioned write: the CURRENT item conditioned on `state`, the new VERSION
+ * item conditioned on not existing, and the lookup items put and removed.
+ */
+function writeItems(tableName: string, key: ResourceKey, state: KnownState, plan: Extract<WritePlan, { kind: 'write' }>): { items: TransactItem[]; version: ResourceVersion } {
+  const current = state.kind === 'present' ? state.current : undefined;
+  const version = (current?.version ?? 0) + 1;
+  const lastUpdated = nextTimestamp(current?.lastUpdated);
+  const resource = plan.resource && withServerMeta(plan.resource, version, lastUpdated);
+  const lookups = resource ? lookupItems(key.tenant, resource) : { items: [], overflow: false };
+  const stored: StoredItem = {
+    PK: resourcePK(key.tenant, key.resourceType, key.id),
+    SK: CURRENT_SK,
+    resourceType: key.resourceType,
+    id: key.id,
+    version,
+    lastUpdated,
+    deleted: !resource,
+    method: plan.method,
+    body: resource && encodeBody(resource),
+  };
+  const condition =
+    state.kind === 'absent'
+      ? { ConditionExpression: 'attribute_not_exists(PK)' }
+      : {
+          ConditionExpression: '#version = :version AND #deleted = :deleted',
+          ExpressionAttributeNames: { '#version': 'version', '#deleted': 'deleted' },
+          ExpressionAttributeValues: { ':version': state.current.version, ':deleted': state.current.deleted },
+        };
+  const currentItem = {
+    ...stored,
+    lookups: lookups.items.map((item) => item.SK),
+    ...(resource ? currentIndexKeys(key.tenant, resource, lastUpdated) : {}),
+    ...(lookups.overflow ? gsi1LookupOverflow(key.tenant, key.resourceType, key.id) : {}),
+  };
+  // Lookup items of the replaced version that this one lacks. A write presumed from If-Match
+  // does not know them: the stale ones it leaves only add candidates that matching discards.
+  const kept = new Set(currentItem.lookups);
+  const stale = state.kind === 'present' ? (state.lookups ?? []).filter((sk) => !kept.has(sk)) : [];
+  const items: TransactItem[] = [
+    { Put: { TableName: tableName, Item: currentItem, ...condition, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
+    {
+      Put: {
+        TableName: tableName,
+        Item: { ...stored, SK: versionSK(version), ...gsi3TypeHistory(key.tenant, key.resourceType, lastUpdated, key.id, version) },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      },
+    },
+    ...lookups.items.map((item) => ({ Put: { TableName: tableName, Item: { PK: stored.PK, ...item } } })),
+    ...stale.map((sk) => ({ Delete: { TableName: tableName, Key: { PK: stored.PK, SK: sk } } })),
+  ];
+  return { items, version: toVersion(stored, resource) };
 }
 
 function toVersion(item: StoredItem, decoded?: Resource): ResourceVersion {
