@@ -146,6 +146,15 @@ describe('validateResource', () => {
     expect(expressions(validateResource(ragged))).toEqual(['Binary.data']);
   });
 
+  it('orders Period bounds as instants, across a daylight-saving change, and still rejects an end before the start', () => {
+    const encounter = (start: string, end: string) => ({ resourceType: 'Encounter', status: 'finished', class: { code: 'AMB' }, period: { start, end } });
+    // 05:52Z to 06:07Z, written in the two offsets of the night the clocks went back.
+    expect(validateResource(encounter('2022-11-06T01:52:06-04:00', '2022-11-06T01:07:06-05:00'))).toEqual([]);
+    expect(validateResource(encounter('2020', '2020-06'))).toEqual([]);
+    expect(expressions(validateResource(encounter('2022-11-06T01:52:06-05:00', '2022-11-06T01:07:06-05:00')))).toEqual(['Encounter.period']);
+    expect(expressions(validateResource(encounter('2021', '2020')))).toEqual(['Encounter.period']);
+  });
+
   it('names where an unknown nested resource type sits', () => {
     const issues = validateResource({ resourceType: 'Patient', contained: [{ resourceType: 'Org', id: 'o1' }] });
 
