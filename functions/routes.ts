@@ -34,13 +34,18 @@ export const FUNCTIONS = {
   history: { module: 'history', memoryMB: 512, timeoutSeconds: 30 },
   search: { module: 'search', memoryMB: 2048, timeoutSeconds: 30 },
   validate: { module: 'validate', memoryMB: 1024, timeoutSeconds: 30 },
+  // Up to 1,000 entries, each validated, searched and read: more memory (hence CPU) and time.
+  bundle: { module: 'bundle', memoryMB: 2048, timeoutSeconds: 60 },
 } as const satisfies Record<string, FunctionSpec>;
 
 export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/metadata', function: FUNCTIONS.metadata },
   { method: 'GET', path: '/', function: FUNCTIONS.search },
+  { method: 'POST', path: '/', function: FUNCTIONS.bundle },
   { method: 'GET', path: '/{resourceType}', function: FUNCTIONS.search },
   { method: 'POST', path: '/{resourceType}', function: FUNCTIONS.create },
+  { method: 'PUT', path: '/{resourceType}', function: FUNCTIONS.update },
+  { method: 'DELETE', path: '/{resourceType}', function: FUNCTIONS.delete },
   { method: 'GET', path: '/{resourceType}/_history', function: FUNCTIONS.history },
   { method: 'POST', path: '/{resourceType}/_search', function: FUNCTIONS.search },
   { method: 'POST', path: '/{resourceType}/{id}', function: FUNCTIONS.validate },

@@ -1,7 +1,6 @@
 /**
  * The CapabilityStatement served at GET /metadata. It lists what works, and nothing else:
- * when a capability lands (search parameters, conditional operations, batch/transaction),
- * it is added here together with its tests.
+ * when a capability lands, it is added here together with its tests.
  */
 import type { CapabilityStatement, CapabilityStatementRestResource, ResourceType } from '@medplum/fhirtypes';
 import { searchParameters } from '../search/parameters.js';
@@ -21,6 +20,11 @@ const SEARCH_DOCUMENTATION =
   'Patient compartment search; system search with _type; POST _search. The DynamoDB engine refuses (400 too-costly) a query that would read more ' +
   'resources of one type than its scan limit.';
 
+const BUNDLE_DOCUMENTATION =
+  'Bundles: batch and transaction at POST /; transactions are atomic and resolve urn:uuid/urn:oid fullUrls ' +
+  'and conditional references (Type?criteria, also matching resources created in the same transaction). Conditional create (If-None-Exist), ' +
+  'conditional update and conditional delete (single match; several are 412) take search criteria, always under strict handling.';
+
 function searchParametersOf(type: string): { name: string; type: Exclude<SearchParameterType, 'special'> }[] {
   return [...searchParameters(type).values()].flatMap((param) => (param.type === 'special' ? [] : [{ name: param.code, type: param.type }]));
 }
@@ -32,10 +36,10 @@ function resourceCapability(type: string): CapabilityStatementRestResource {
     versioning: 'versioned-update',
     readHistory: true,
     updateCreate: true,
-    conditionalCreate: false,
+    conditionalCreate: true,
     conditionalRead: 'not-supported',
-    conditionalUpdate: false,
-    conditionalDelete: 'not-supported',
+    conditionalUpdate: true,
+    conditionalDelete: 'single',
     searchInclude: ['*', ...searchParametersOf(type).filter((param) => param.type === 'reference').map((param) => `${type}:${param.name}`)],
     searchRevInclude: ['*'],
     searchParam: searchParametersOf(type),
@@ -58,8 +62,8 @@ export function capabilityStatement(baseUrl: string): CapabilityStatement {
     rest: [
       {
         mode: 'server',
-        documentation: `Every write is validated against the R4 StructureDefinitions and required bindings. ${SEARCH_DOCUMENTATION}`,
-        interaction: [{ code: 'search-system' }],
+        documentation: `Every write is validated against the R4 StructureDefinitions and required bindings. ${SEARCH_DOCUMENTATION} ${BUNDLE_DOCUMENTATION}`,
+        interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }],
         searchParam: [{ name: '_type', type: 'token' }],
         security: { description: 'Tenant from the verified token claims; every resource is visible to its own tenant only.' },
         resource: resourceTypes().map(resourceCapability),

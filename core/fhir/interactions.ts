@@ -38,7 +38,7 @@ export interface PageRequest {
   readonly since?: string;
 }
 
-type JsonPatchOperation = Parameters<typeof applyPatch>[1][number];
+export type JsonPatchOperation = Parameters<typeof applyPatch>[1][number];
 
 export function assertResourceType(resourceType: string | undefined): string {
   if (!resourceType || !isResourceType(resourceType)) {
@@ -52,7 +52,7 @@ function resourceKey(context: FhirContext, resourceType: string | undefined, id:
 }
 
 /** The request body as a resource of the URL's type. */
-function requireResourceBody(body: unknown, resourceType: string): Resource {
+export function requireResourceBody(body: unknown, resourceType: string): Resource {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw FhirError.badRequest('Request body must be a FHIR resource (a JSON object)');
   }
@@ -63,14 +63,43 @@ function requireResourceBody(body: unknown, resourceType: string): Resource {
   return body as Resource;
 }
 
-function describe(key: ResourceKey): string {
+export function describe(key: ResourceKey): string {
   return `${key.resourceType}/${key.id}`;
+}
+
+/** What a create stores: R4 has the server assign the id and ignore any id in the body. */
+export function resourceToCreate(resourceType: string, body: unknown, id: string = newResourceId()): Resource & { id: string } {
+  return { ...requireResourceBody(body, resourceType), id };
+}
+
+/** What an update of `key` stores: the body, whose id must be the URL's (R4 http.html#update). */
+export function resourceToUpdate(key: ResourceKey, body: unknown): Resource {
+  const resource = requireResourceBody(body, key.resourceType);
+  if (resource.id === undefined) {
+    throw FhirError.badRequest('Resource id is required in the body of an update', `${key.resourceType}.id`);
+  }
+  if (resource.id !== key.id) {
+    throw FhirError.badRequest(`Resource id in the body ("${String(resource.id).slice(0, 64)}") does not match the URL ("${key.id}")`, `${key.resourceType}.id`);
+  }
+  return resource;
+}
+
+/** If-Match against a resource that does not exist: nothing can match it. */
+export function assertIfMatch(key: ResourceKey, current: ResourceVersion | undefined, ifMatch: number | undefined): void {
+  if (ifMatch === undefined) {
+    return;
+  }
+  if (!current) {
+    throw FhirError.preconditionFailed(`If-Match expects version ${ifMatch} but ${describe(key)} does not exist`);
+  }
+  if (current.version !== ifMatch) {
+    throw FhirError.preconditionFailed(`Version conflict: If-Match expects version ${ifMatch}, current version is ${current.version}`);
+  }
 }
 
 export async function createResource(context: FhirContext, resourceType: string | undefined, body: unknown): Promise<ResourceVersion> {
   const type = assertResourceType(resourceType);
-  // R4: on create the server assigns the id and ignores any id in the body.
-  const resource = { ...requireResourceBody(body, type), id: newResourceId() };
+  const resource = resourceToCreate(type, body);
   assertValidResource(resource);
   const key = { tenant: context.tenant, resourceType: type, id: resource.id };
   const result = await context.repository.write(key, { presume: 'absent' }, (current) => {
@@ -116,18 +145,10 @@ export async function updateResource(
   ifMatch: number | undefined,
 ): Promise<{ version: ResourceVersion; created: boolean }> {
   const key = resourceKey(context, resourceType, id);
-  const resource = requireResourceBody(body, key.resourceType);
-  if (resource.id === undefined) {
-    throw FhirError.badRequest('Resource id is required in the body of an update', `${key.resourceType}.id`);
-  }
-  if (resource.id !== key.id) {
-    throw FhirError.badRequest(`Resource id in the body ("${String(resource.id).slice(0, 64)}") does not match the URL ("${key.id}")`, `${key.resourceType}.id`);
-  }
+  const resource = resourceToUpdate(key, body);
   assertValidResource(resource);
   const result = await context.repository.write(key, { ifMatch, presume: ifMatch === undefined ? undefined : 'ifMatch' }, (current) => {
-    if (ifMatch !== undefined && !current) {
-      throw FhirError.preconditionFailed(`If-Match expects version ${ifMatch} but ${describe(key)} does not exist`);
-    }
+    assertIfMatch(key, current, ifMatch);
     return { kind: 'write', method: 'PUT', resource };
   });
   return { version: result.version as ResourceVersion, created: !result.previous || result.previous.deleted };
@@ -143,20 +164,25 @@ export async function patchResource(
   const key = resourceKey(context, resourceType, id);
   const operations = parseJsonPatch(body);
   const result = await context.repository.write(key, { ifMatch }, (current) => {
-    const existing = requireLive(key, current);
-    const patched = structuredClone(existing) as Resource;
-    const failures = applyPatch(patched, operations);
-    const failed = failures.findIndex((failure) => failure !== null);
-    if (failed >= 0) {
-      throw FhirError.unprocessable(`JSON Patch operation ${failed} failed: ${failures[failed]?.message ?? 'invalid operation'}`, `[${failed}]`);
-    }
-    if (patched.resourceType !== key.resourceType || patched.id !== key.id) {
-      throw FhirError.unprocessable('A patch cannot change the resource type or id');
-    }
+    const patched = patchedResource(key, requireLive(key, current), operations);
     assertValidResource(patched);
     return { kind: 'write', method: 'PATCH', resource: patched };
   });
   return result.version as ResourceVersion;
+}
+
+/** `existing` with the JSON Patch applied; 422 when an operation fails or would change type or id. */
+export function patchedResource(key: ResourceKey, existing: Resource, operations: JsonPatchOperation[]): Resource {
+  const patched = structuredClone(existing);
+  const failures = applyPatch(patched, operations);
+  const failed = failures.findIndex((failure) => failure !== null);
+  if (failed >= 0) {
+    throw FhirError.unprocessable(`JSON Patch operation ${failed} failed: ${failures[failed]?.message ?? 'invalid operation'}`, `[${failed}]`);
+  }
+  if (patched.resourceType !== key.resourceType || patched.id !== key.id) {
+    throw FhirError.unprocessable('A patch cannot change the resource type or id');
+  }
+  return patched;
 }
 
 /** Deletes by writing a deletion version. Deleting a deleted resource changes nothing. */
@@ -185,6 +211,12 @@ export async function typeHistory(context: FhirContext, resourceType: string | u
 
 /** Type, compartment and system search (R4 search.html). */
 export async function searchResources(context: FhirContext, request: SearchRequest): Promise<{ query: SearchQuery; result: SearchResult }> {
+  const query = parseSearchRequest(request);
+  return { query, result: await context.searchEngine.search(context.tenant, query) };
+}
+
+/** A search request checked and parsed, without running it: every malformed part is a 400 here. */
+export function parseSearchRequest(request: SearchRequest): SearchQuery {
   const resourceTypes = request.resourceType === undefined ? [] : [assertResourceType(request.resourceType)];
   let compartment: SearchQuery['compartment'];
   if (request.compartment) {
@@ -193,11 +225,10 @@ export async function searchResources(context: FhirContext, request: SearchReque
     }
     compartment = { resourceType: 'Patient', id: parseId(request.compartment.id) };
   }
-  const query = parseSearchQuery(
+  return parseSearchQuery(
     { resourceTypes, query: request.parameters, compartment },
     { defaultCount: request.defaultCount, maxCount: request.maxCount, strict: request.strict },
   );
-  return { query, result: await context.searchEngine.search(context.tenant, query) };
 }
 
 /**
@@ -265,7 +296,7 @@ function unwrapValidateParameters(body: unknown, resourceType: string): { resour
   return { resource, mode };
 }
 
-function requireLive(key: ResourceKey, current: ResourceVersion | undefined): Resource {
+export function requireLive(key: ResourceKey, current: ResourceVersion | undefined): Resource {
   if (!current) {
     throw FhirError.notFound(`${describe(key)} not found`);
   }
@@ -278,7 +309,7 @@ function requireLive(key: ResourceKey, current: ResourceVersion | undefined): Re
 const PATCH_OPS = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
 
 /** RFC 6902 shape checks, so a malformed patch is a 400 naming the operation, not a crash. */
-function parseJsonPatch(body: unknown): JsonPatchOperation[] {
+export function parseJsonPatch(body: unknown): JsonPatchOperation[] {
   if (!Array.isArray(body)) {
     throw FhirError.badRequest('A JSON Patch body must be an array of operations');
   }

@@ -11,6 +11,12 @@
  *   SK = LOOKUP#{param}#{hash} one small item per indexed token value (identifier, code), which
  *                          carries the GSI1 keys: a resource has several identifiers or codings,
  *                          and an item has one GSI1 key.
+ *   SK = STAGED            while a large transaction is open on the resource: the index keys its
+ *                          staged version will have (transaction-log.ts)
+ *
+ * A large transaction has its own partition (no hot partition):
+ *   PK = TENANT#{tenant}#TRANSACTION#{txId}   SK = TRANSACTION   its status: small, read by readers
+ *                                             SK = RESOURCES     the resources it writes
  */
 import { createHash } from 'node:crypto';
 import type { TenantId } from '../tenant.js';
@@ -32,6 +38,16 @@ export function versionFromSK(sk: string): number {
   return Number(sk.slice(VERSION_SK_PREFIX.length));
 }
 
+/** The item holding a staged version's index keys until its transaction is finalized or rolled back. */
+export const STAGED_SK = 'STAGED';
+
+export function transactionPK(tenant: TenantId, txId: string): string {
+  return `TENANT#${tenant}#TRANSACTION#${txId}`;
+}
+
+export const TRANSACTION_SK = 'TRANSACTION';
+export const TRANSACTION_RESOURCES_SK = 'RESOURCES';
+
 /** GSI3 on CURRENT items: every live resource of a type, ordered by lastUpdated. */
 export function gsi3TypeByLastUpdated(tenant: TenantId, resourceType: string, lastUpdated: string, id: string) {
   return { GSI3PK: gsi3TypePartition(tenant, resourceType), GSI3SK: `${lastUpdated}#${id}` };
@@ -48,6 +64,15 @@ export function gsi3TypeHistory(tenant: TenantId, resourceType: string, lastUpda
 
 export function gsi3HistoryPartition(tenant: TenantId, resourceType: string): string {
   return `TENANT#${tenant}#HISTORY#${resourceType}`;
+}
+
+/** GSI3 on transaction records: a tenant's open transactions by deadline, for the sweep that finishes abandoned ones. */
+export function gsi3OpenTransaction(tenant: TenantId, deadline: string, txId: string) {
+  return { GSI3PK: gsi3OpenTransactionsPartition(tenant), GSI3SK: `${deadline}#${txId}` };
+}
+
+export function gsi3OpenTransactionsPartition(tenant: TenantId): string {
+  return `TENANT#${tenant}#OPEN_TRANSACTIONS`;
 }
 
 /** GSI2 partition of resources in several patients' compartments (`*` is not an id character). */

@@ -1,43 +1,62 @@
 /**
  * Versioned resource storage on the single table.
  *
- * Each write is one `TransactWriteItems` of two puts:
- *   - the CURRENT item, conditioned on the exact state the write was planned against
- *     (absent, or version n with its deleted flag): optimistic locking, no lost updates;
+ * A write of one resource is one `TransactWriteItems` (`directWriteItems`):
+ *   - the CURRENT item, conditioned on the exact state the write was planned against (absent,
+ *     or version n with its deleted flag, and no open transaction): optimistic locking, no lost
+ *     updates;
  *   - the new VERSION#n+1 item, conditioned on not existing: history has no gaps and no
- *     version is ever overwritten.
+ *     version is ever overwritten;
+ *   - its lookup items.
  * A failed condition returns the item's actual state (ReturnValuesOnConditionCheckFailure), so
  * a retry needs no extra read. Reads of the current version are one strongly consistent GetItem.
+ *
+ * Several resources are written all or nothing by `commitAtomically`: one TransactWriteItems
+ * when they fit, beyond that the commit protocol of transaction-log.ts. Every read here settles
+ * that protocol's markers, so a transaction's versions appear to reads, history and index
+ * queries all at once at its commit point, and never if it is rolled back.
  */
 import { TransactionCanceledException, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../errors.js';
 import type { TenantId } from '../tenant.js';
-import { decodeBody, encodeBody } from './body-codec.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { currentIndexKeys, lookupItems } from './index-keys.js';
-import { CURRENT_SK, MULTI_PATIENT, gsi1LookupOverflow, gsi1LookupOverflowPartition, gsi1LookupPartition, VERSION_SK_PREFIX, gsi2PatientPartition, gsi3HistoryPartition, gsi3TypeHistory, gsi3TypePartition, resourcePK, versionSK } from './keys.js';
+import {
+  CURRENT_SK,
+  MULTI_PATIENT,
+  STAGED_SK,
+  VERSION_SK_PREFIX,
+  gsi1LookupOverflowPartition,
+  gsi1LookupPartition,
+  gsi2PatientPartition,
+  gsi3HistoryPartition,
+  gsi3TypePartition,
+  resourcePK,
+  versionFromSK,
+  versionSK,
+} from './keys.js';
+import { TransactionLog, type TransactionLogOptions } from './transaction-log.js';
+import {
+  backoff,
+  batchGetItems,
+  directWriteItems,
+  isPlaceholder,
+  itemKey,
+  pendingVersion,
+  planVersion,
+  stateOf,
+  toVersion,
+  type KnownState,
+  type ResourceKey,
+  type ResourceVersion,
+  type StoredItem,
+  type TableItem,
+  type WriteMethod,
+} from './version-items.js';
 
-export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-/** One stored version of a resource; `resource` is absent for a deletion. */
-export interface ResourceVersion {
-  readonly resourceType: string;
-  readonly id: string;
-  readonly version: number;
-  readonly lastUpdated: string;
-  readonly deleted: boolean;
-  readonly method: WriteMethod;
-  readonly resource?: Resource;
-}
-
-export interface ResourceKey {
-  readonly tenant: TenantId;
-  readonly resourceType: string;
-  readonly id: string;
-}
+export type { ResourceKey, ResourceVersion, WriteMethod } from './version-items.js';
 
 /** What a planned write does: store `resource` as the next version, store a deletion, or nothing. */
 export type WritePlan =
@@ -57,31 +76,6 @@ export interface Page<T> {
   /** Opaque cursor of the next page; absent on the last page. */
   readonly next?: string;
 }
-
-interface StoredItem {
-  PK: string;
-  SK: string;
-  resourceType: string;
-  id: string;
-  version: number;
-  lastUpdated: string;
-  deleted: boolean;
-  method: WriteMethod;
-  body?: Uint8Array;
-  /** CURRENT items: the SKs of the resource's lookup items, so the next write can remove stale ones. */
-  lookups?: string[];
-}
-
-type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
-
-/** DynamoDB's TransactWriteItems limit. */
-const MAX_TRANSACTION_ITEMS = 100;
-
-/** The state a write is conditioned on: read, returned by a failed condition, or presumed from If-Match. */
-type KnownState =
-  | { readonly kind: 'absent' }
-  /** `lookups` is undefined when the state is presumed from If-Match rather than read. */
-  | { readonly kind: 'present'; readonly current: ResourceVersion; readonly lookups?: readonly string[] };
 
 /** The state `readWriteState` returns; opaque to callers except for `current`. */
 export type WriteState = KnownState;
@@ -106,34 +100,48 @@ class TransactionConflictError extends Error {}
 
 /** Contention retries for writes without If-Match; each retry starts from the state DynamoDB returned. */
 const MAX_WRITE_ATTEMPTS = 25;
-const BATCH_GET_LIMIT = 100;
-/** BatchGetItem requests in flight at once when reading many items. */
-const BATCH_GET_PARALLEL = 8;
+/** Rounds of reading marked items again once their transaction is finished; one is the rule. */
+const MAX_SETTLE_ROUNDS = 5;
+
+/** An item as read, with what the transaction marking it (if any) had become when its record was read. */
+interface Settled {
+  readonly item: TableItem;
+  /** `committed`: the staged version is visible though not yet finalized; `uncommitted`: pending or aborted, invisible. */
+  readonly marker: 'none' | 'committed' | 'uncommitted';
+}
+
+/** What a CURRENT item shows. */
+interface CurrentView {
+  readonly version: ResourceVersion;
+  /** The SK of the item holding this version's index keys: STAGED for a committed transaction's update not yet finalized. */
+  readonly indexedBy: string;
+}
 
 export class ResourceRepository {
+  private readonly log: TransactionLog;
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-  ) {}
+    options: TransactionLogOptions = {},
+  ) {
+    this.log = new TransactionLog(client, tableName, options);
+  }
 
   /** The current state of a resource (including a deletion), or undefined if it never existed. */
   async readCurrent(key: ResourceKey): Promise<ResourceVersion | undefined> {
-    const item = await this.currentItem(key);
-    return item ? toVersion(item) : undefined;
-  }
-
-  private async currentItem(key: ResourceKey): Promise<StoredItem | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { PK: resourcePK(key.tenant, key.resourceType, key.id), SK: CURRENT_SK }, ConsistentRead: true }),
-    );
-    return Item as StoredItem | undefined;
+    const item = await this.getItem(resourcePK(key.tenant, key.resourceType, key.id), CURRENT_SK);
+    return item && (await this.currentViews(key.tenant, [item])).get(item.PK)?.version;
   }
 
   async readVersion(key: ResourceKey, version: number): Promise<ResourceVersion | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { PK: resourcePK(key.tenant, key.resourceType, key.id), SK: versionSK(version) }, ConsistentRead: true }),
-    );
-    return Item ? toVersion(Item as StoredItem) : undefined;
+    const item = await this.getItem(resourcePK(key.tenant, key.resourceType, key.id), versionSK(version));
+    return item && (await this.visibleVersions(key.tenant, [item]))[0];
+  }
+
+  private async getItem(PK: string, SK: string): Promise<TableItem | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { PK, SK }, ConsistentRead: true }));
+    return Item as TableItem | undefined;
   }
 
   /**
@@ -156,7 +164,7 @@ export class ResourceRepository {
     } else if (options.presume === 'ifMatch' && options.ifMatch !== undefined) {
       state = { kind: 'present', current: presumedVersion(key, options.ifMatch) };
     } else {
-      state = await this.knownState(key);
+      state = await this.writeState(key);
     }
 
     for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
@@ -169,14 +177,19 @@ export class ResourceRepository {
         return { version: decision.result, previous: current, written: false };
       }
       try {
-        const version = await this.commit(key, state, decision);
-        return { version, previous: current, written: true };
+        const planned = planVersion(key, state, decision.method, decision.resource);
+        try {
+          await this.client.send(new TransactWriteCommand({ TransactItems: directWriteItems(this.tableName, planned) }));
+        } catch (error) {
+          throw classifyCancellation(error);
+        }
+        return { version: planned.version, previous: current, written: true };
       } catch (error) {
         if (error instanceof StaleStateError) {
           state = error.actual;
         } else if (error instanceof TransactionConflictError) {
           await backoff(attempt);
-          state = await this.knownState(key);
+          state = await this.writeState(key);
         } else {
           throw error;
         }
@@ -200,12 +213,13 @@ export class ResourceRepository {
         ExclusiveStartKey: start ? { PK: pk, SK: versionSK(start.v) } : undefined,
       }),
     );
-    const versions = Items.map((item) => toVersion(item as StoredItem));
+    const versions = await this.visibleVersions(key.tenant, Items as TableItem[]);
     // lastUpdated strictly increases with the version, so the first older version ends the history.
     const kept = options.since ? versions.filter((v) => v.lastUpdated >= options.since!) : versions;
     const reachedSince = kept.length < versions.length;
-    const last = kept.at(-1);
-    return { items: kept, next: LastEvaluatedKey && last && !reachedSince ? encodeCursor({ v: last.version }) : undefined };
+    // The page may end on a staged version nobody sees yet: the cursor is the last item read.
+    const last = Items.at(-1);
+    return { items: kept, next: LastEvaluatedKey && last && !reachedSince ? encodeCursor({ v: versionFromSK(String(last.SK)) }) : undefined };
   }
 
   /** Type history: every version of every resource of a type, newest first. */
@@ -218,11 +232,11 @@ export class ResourceRepository {
       PK: resourcePK(tenant, resourceType, start.id),
       SK: versionSK(start.v),
     });
-    const items = await this.batchGet(keys.keys);
-    const last = items.at(-1);
+    const items = await this.visibleVersions(tenant, await batchGetItems(this.client, this.tableName, keys.keys));
+    const lastKey = keys.keys.at(-1);
     return {
       items,
-      next: keys.more && last ? encodeCursor({ s: gsi3TypeHistory(tenant, resourceType, last.lastUpdated, last.id, last.version).GSI3SK, id: last.id, v: last.version }) : undefined,
+      next: keys.more && lastKey ? encodeCursor({ s: String(lastKey.GSI3SK), id: idFromPK(String(lastKey.PK)), v: versionFromSK(String(lastKey.SK)) }) : undefined,
     };
   }
 
@@ -236,22 +250,27 @@ export class ResourceRepository {
       PK: resourcePK(tenant, resourceType, start.id),
       SK: CURRENT_SK,
     });
-    const fetched = await this.batchGet(keys.keys);
-    // The index is eventually consistent; the base-table read is not. Drop anything deleted since.
-    const items = fetched.filter((version) => !version.deleted);
+    const resources = [...new Set(keys.keys.map((key) => String(key.PK)))];
+    const views = await this.currentViews(tenant, await batchGetItems(this.client, this.tableName, resources.map((PK) => ({ PK, SK: CURRENT_SK }))));
+    // The index is eventually consistent; the base-table read is not: drop anything deleted since.
+    // A resource in an open transaction is listed once, at the position of the version it shows.
+    const items = keys.keys.flatMap((key) => {
+      const view = views.get(String(key.PK));
+      return view && !view.version.deleted && view.indexedBy === key.SK ? [view.version] : [];
+    });
     const lastKey = keys.keys.at(-1);
     return { items, next: keys.more && lastKey ? encodeCursor({ s: String(lastKey.GSI3SK), id: idFromPK(String(lastKey.PK)) }) : undefined };
   }
 
   /** Every live resource of a type (GSI3); none, and `truncated`, when there are more than `limit`. */
   async scanType(tenant: TenantId, resourceType: string, limit: number): Promise<{ items: ResourceVersion[]; truncated: boolean }> {
-    return this.scanIndex('GSI3', [{ partition: gsi3TypePartition(tenant, resourceType) }], limit);
+    return this.scanIndex(tenant, 'GSI3', [{ partition: gsi3TypePartition(tenant, resourceType) }], limit);
   }
 
   /** Live resources of a type in these patients' compartments (GSI2), including the multi-patient partition. */
   async scanCompartments(tenant: TenantId, patientIds: readonly string[], resourceType: string, limit: number): Promise<{ items: ResourceVersion[]; truncated: boolean }> {
     const partitions = [...new Set([...patientIds, MULTI_PATIENT])].map((patientId) => ({ partition: gsi2PatientPartition(tenant, patientId, resourceType) }));
-    return this.scanIndex('GSI2', partitions, limit);
+    return this.scanIndex(tenant, 'GSI2', partitions, limit);
   }
 
   /**
@@ -269,14 +288,18 @@ export class ResourceRepository {
       partition: gsi1LookupPartition(tenant, resourceType, param, code),
       sortKeyPrefix: system === undefined ? undefined : `${system}#`,
     }));
-    return this.scanIndex('GSI1', [...queries, { partition: gsi1LookupOverflowPartition(tenant, resourceType) }], limit);
+    return this.scanIndex(tenant, 'GSI1', [...queries, { partition: gsi1LookupOverflowPartition(tenant, resourceType) }], limit);
   }
 
   /**
-   * The CURRENT items behind the keys of index partitions (optionally narrowed to a sort key
-   * prefix), read strongly consistently; none, and `truncated`, past `limit` distinct resources.
+   * The current versions of the resources behind the keys of index partitions (optionally
+   * narrowed to a sort key prefix), read strongly consistently; none, and `truncated`, past
+   * `limit` distinct resources. A resource in an open transaction is found by its old index keys
+   * (CURRENT, old lookup items) and its staged ones (STAGED, new lookup items) alike, and shows
+   * whichever version its transaction's status makes current.
    */
   private async scanIndex(
+    tenant: TenantId,
     indexName: 'GSI1' | 'GSI2' | 'GSI3',
     queries: readonly { partition: string; sortKeyPrefix?: string }[],
     limit: number,
@@ -309,69 +332,124 @@ export class ResourceRepository {
       // The caller refuses the query: reading the bodies would only make the refusal expensive.
       return { items: [], truncated: true };
     }
-    const items = await this.batchGet([...resources].map((PK) => ({ PK, SK: CURRENT_SK })));
-    return { items: items.filter((version) => !version.deleted), truncated: false };
+    const views = await this.currentViews(tenant, await batchGetItems(this.client, this.tableName, [...resources].map((PK) => ({ PK, SK: CURRENT_SK }))));
+    return { items: [...views.values()].map((view) => view.version).filter((version) => !version.deleted), truncated: false };
   }
 
   /** The current versions of the given resources, in the given order; unknown and deleted ones are left out. */
   async readCurrentMany(tenant: TenantId, references: readonly { resourceType: string; id: string }[]): Promise<ResourceVersion[]> {
-    const keys = references.map((reference) => ({ PK: resourcePK(tenant, reference.resourceType, reference.id), SK: CURRENT_SK }));
-    const unique = [...new Map(keys.map((key) => [key.PK, key])).values()];
-    return (await this.batchGet(unique)).filter((version) => !version.deleted);
-  }
-
-  private async knownState(key: ResourceKey): Promise<KnownState> {
-    return stateOf(await this.currentItem(key));
-  }
-
-  private async commit(key: ResourceKey, state: KnownState, plan: Extract<WritePlan, { kind: 'write' }>): Promise<ResourceVersion> {
-    const { items, version } = writeItems(this.tableName, key, state, plan);
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-    } catch (error) {
-      throw classifyCancellation(error);
-    }
-    return version;
+    const resources = [...new Set(references.map((reference) => resourcePK(tenant, reference.resourceType, reference.id)))];
+    const views = await this.currentViews(tenant, await batchGetItems(this.client, this.tableName, resources.map((PK) => ({ PK, SK: CURRENT_SK }))));
+    return resources.flatMap((PK) => {
+      const version = views.get(PK)?.version;
+      return version && !version.deleted ? [version] : [];
+    });
   }
 
   /** The state a later `commitAtomically` is planned against: read strongly consistently. */
   async readWriteState(key: ResourceKey): Promise<WriteState> {
-    return this.knownState(key);
+    return this.writeState(key);
   }
 
   /**
-   * Writes several resources all or nothing, each conditioned on the state it was planned
-   * against. A stale state anywhere cancels everything: 409 naming the resource. Up to
-   * DynamoDB's 100 items this is one TransactWriteItems.
+   * Writes several resources (of one tenant, each once) all or nothing, each conditioned on the
+   * state it was planned against. A stale state anywhere cancels everything: 409 naming the
+   * resource. Up to DynamoDB's 100 items this is one TransactWriteItems; beyond, the commit
+   * protocol of transaction-log.ts.
    */
   async commitAtomically(writes: readonly PlannedWrite[]): Promise<ResourceVersion[]> {
-    const built = writes.map((write) => ({ write, ...writeItems(this.tableName, write.key, write.state, { kind: 'write', method: write.method, resource: write.resource }) }));
-    const items = built.flatMap((entry) => entry.items);
-    if (items.length > MAX_TRANSACTION_ITEMS) {
-      throw FhirError.payloadTooLarge(
-        `This transaction needs ${items.length} DynamoDB items (a version, its current item and its lookup items per resource); the limit is ${MAX_TRANSACTION_ITEMS}`,
+    const planned = writes.map((write) => planVersion(write.key, write.state, write.method, write.resource));
+    if (planned.length > 0) {
+      await this.log.commit(writes[0].key.tenant, planned);
+    }
+    return planned.map((p) => p.version);
+  }
+
+  /**
+   * Finishes the tenant's transactions abandoned past their deadline (rolled back unless
+   * committed, finalized if committed); returns how many. Readers and writers do the same for
+   * the transactions they meet; this is for the stream processor or a scheduled sweep.
+   */
+  async recoverTransactions(tenant: TenantId): Promise<number> {
+    return this.log.recoverAbandoned(tenant);
+  }
+
+  /**
+   * The state a write is planned against. A transaction marking the resource is finished first
+   * when it is decided or abandoned; one still in progress makes the write fail.
+   */
+  private async writeState(key: ResourceKey): Promise<KnownState> {
+    const item = await this.getItem(resourcePK(key.tenant, key.resourceType, key.id), CURRENT_SK);
+    const [settled] = item ? await this.settle(key.tenant, [item], 'write') : [];
+    if (settled?.marker === 'uncommitted') {
+      throw FhirError.conflict(`${key.resourceType}/${key.id} is being written by a transaction in progress; retry`);
+    }
+    return settled && !isPlaceholder(settled.item) ? stateOf(settled.item) : { kind: 'absent' };
+  }
+
+  /**
+   * Resolves the transaction markers on items just read. Each marker's record is read after the
+   * items, so all the items of one transaction are judged by one status at least as recent as
+   * any of them: a reader never sees part of a transaction. Items whose transaction is gone (it
+   * ended meanwhile) or must be finished first (`mustFinish`) are read again once it has ended.
+   */
+  private async settle(tenant: TenantId, items: readonly TableItem[], intent: 'read' | 'write'): Promise<Settled[]> {
+    const settled: Settled[] = [];
+    let unsettled = items;
+    for (let round = 1; unsettled.length > 0; round++) {
+      if (round > MAX_SETTLE_ROUNDS) {
+        throw new Error(`Transaction markers on ${unsettled.length} items did not settle`);
+      }
+      const txIds = [...new Set(unsettled.flatMap((item) => (item.pendingTx === undefined ? [] : [item.pendingTx])))];
+      const records = new Map(await Promise.all(txIds.map(async (txId) => [txId, await this.log.record(tenant, txId)] as const)));
+      const finishing = new Set(
+        txIds.filter((txId) => {
+          const record = records.get(txId);
+          return record !== undefined && this.log.mustFinish(record, intent);
+        }),
       );
-    }
-    if (items.length === 0) {
-      return [];
-    }
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: items }));
-    } catch (error) {
-      if (!(error instanceof TransactionCanceledException)) {
-        throw error;
-      }
-      const reasons = error.CancellationReasons ?? [];
-      let offset = 0;
-      for (const entry of built) {
-        if (reasons.slice(offset, offset + entry.items.length).some((reason) => reason.Code === 'ConditionalCheckFailed' || reason.Code === 'TransactionConflict')) {
-          throw FhirError.conflict(`${entry.write.key.resourceType}/${entry.write.key.id} changed while the transaction was processed; nothing was written`);
+      await Promise.all([...finishing].map((txId) => this.log.recover(tenant, txId)));
+      const again: TableItem[] = [];
+      for (const item of unsettled) {
+        const record = item.pendingTx === undefined ? undefined : records.get(item.pendingTx);
+        if (item.pendingTx === undefined) {
+          settled.push({ item, marker: 'none' });
+        } else if (!record || finishing.has(item.pendingTx)) {
+          again.push(item);
+        } else {
+          settled.push({ item, marker: record.status === 'COMMITTED' ? 'committed' : 'uncommitted' });
         }
-        offset += entry.items.length;
       }
-      throw error;
+      unsettled = await batchGetItems(this.client, this.tableName, again);
     }
-    return built.map((entry) => entry.version);
+    return settled;
+  }
+
+  /** What these CURRENT items show, by PK; a placeholder of an uncommitted transaction shows nothing. */
+  private async currentViews(tenant: TenantId, items: readonly TableItem[]): Promise<Map<string, CurrentView>> {
+    const settled = await this.settle(tenant, items, 'read');
+    const committed = new Map(settled.filter((entry) => entry.marker === 'committed').map((entry) => [entry.item.PK, entry.item]));
+    const staged = await batchGetItems(this.client, this.tableName, [...committed.values()].map((item) => ({ PK: item.PK, SK: versionSK(pendingVersion(item)) })));
+    const views = new Map<string, CurrentView>();
+    for (const { item, marker } of settled) {
+      if (marker !== 'committed' && !isPlaceholder(item)) {
+        views.set(item.PK, { version: toVersion(item), indexedBy: CURRENT_SK });
+      }
+    }
+    for (const item of staged) {
+      views.set(item.PK, { version: toVersion(item as StoredItem), indexedBy: isPlaceholder(committed.get(item.PK) as TableItem) ? CURRENT_SK : STAGED_SK });
+    }
+    return views;
+  }
+
+  /** The versions among these VERSION items that readers see, in their order: a staged one once its transaction committed. */
+  private async visibleVersions(tenant: TenantId, items: readonly TableItem[]): Promise<ResourceVersion[]> {
+    const settled = await this.settle(tenant, items, 'read');
+    const visible = new Map(settled.filter((entry) => entry.marker !== 'uncommitted').map((entry) => [itemKey(entry.item), entry.item as StoredItem]));
+    return items.flatMap((item) => {
+      const version = visible.get(itemKey(item));
+      return version ? [toVersion(version)] : [];
+    });
   }
 
   private async queryIndexKeys(
@@ -394,127 +472,10 @@ export class ResourceRepository {
     );
     return { keys: Items, more: LastEvaluatedKey !== undefined };
   }
-
-  /** Strongly consistent bodies for index keys, in the order of the keys; chunks are read in parallel. */
-  private async batchGet(keys: Record<string, unknown>[]): Promise<ResourceVersion[]> {
-    const chunks: Record<string, unknown>[][] = [];
-    for (let offset = 0; offset < keys.length; offset += BATCH_GET_LIMIT) {
-      chunks.push(keys.slice(offset, offset + BATCH_GET_LIMIT).map((k) => ({ PK: k.PK, SK: k.SK })));
-    }
-    const found = new Map<string, StoredItem>();
-    for (let start = 0; start < chunks.length; start += BATCH_GET_PARALLEL) {
-      const results = await Promise.all(chunks.slice(start, start + BATCH_GET_PARALLEL).map((chunk) => this.batchGetChunk(chunk)));
-      for (const item of results.flat()) {
-        found.set(`${item.PK}|${item.SK}`, item);
-      }
-    }
-    return keys.flatMap((k) => {
-      const item = found.get(`${k.PK}|${k.SK}`);
-      return item ? [toVersion(item)] : [];
-    });
-  }
-
-  /** One BatchGetItem of at most 100 keys, retrying what DynamoDB leaves unprocessed. */
-  private async batchGetChunk(keys: Record<string, unknown>[]): Promise<StoredItem[]> {
-    const items: StoredItem[] = [];
-    let pending = keys;
-    for (let attempt = 1; pending.length > 0; attempt++) {
-      const { Responses, UnprocessedKeys } = await this.client.send(
-        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
-      );
-      items.push(...((Responses?.[this.tableName] ?? []) as StoredItem[]));
-      pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-      if (pending.length > 0) {
-        await backoff(attempt);
-      }
-    }
-    return items;
-  }
-}
-
-/**
- * The items of one versioned write: the CURRENT item conditioned on `state`, the new VERSION
- * item conditioned on not existing, and the lookup items put and removed.
- */
-function writeItems(tableName: string, key: ResourceKey, state: KnownState, plan: Extract<WritePlan, { kind: 'write' }>): { items: TransactItem[]; version: ResourceVersion } {
-  const current = state.kind === 'present' ? state.current : undefined;
-  const version = (current?.version ?? 0) + 1;
-  const lastUpdated = nextTimestamp(current?.lastUpdated);
-  const resource = plan.resource && withServerMeta(plan.resource, version, lastUpdated);
-  const lookups = resource ? lookupItems(key.tenant, resource) : { items: [], overflow: false };
-  const stored: StoredItem = {
-    PK: resourcePK(key.tenant, key.resourceType, key.id),
-    SK: CURRENT_SK,
-    resourceType: key.resourceType,
-    id: key.id,
-    version,
-    lastUpdated,
-    deleted: !resource,
-    method: plan.method,
-    body: resource && encodeBody(resource),
-  };
-  const condition =
-    state.kind === 'absent'
-      ? { ConditionExpression: 'attribute_not_exists(PK)' }
-      : {
-          ConditionExpression: '#version = :version AND #deleted = :deleted',
-          ExpressionAttributeNames: { '#version': 'version', '#deleted': 'deleted' },
-          ExpressionAttributeValues: { ':version': state.current.version, ':deleted': state.current.deleted },
-        };
-  const currentItem = {
-    ...stored,
-    lookups: lookups.items.map((item) => item.SK),
-    ...(resource ? currentIndexKeys(key.tenant, resource, lastUpdated) : {}),
-    ...(lookups.overflow ? gsi1LookupOverflow(key.tenant, key.resourceType, key.id) : {}),
-  };
-  // Lookup items of the replaced version that this one lacks. A write presumed from If-Match
-  // does not know them: the stale ones it leaves only add candidates that matching discards.
-  const kept = new Set(currentItem.lookups);
-  const stale = state.kind === 'present' ? (state.lookups ?? []).filter((sk) => !kept.has(sk)) : [];
-  const items: TransactItem[] = [
-    { Put: { TableName: tableName, Item: currentItem, ...condition, ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } },
-    {
-      Put: {
-        TableName: tableName,
-        Item: { ...stored, SK: versionSK(version), ...gsi3TypeHistory(key.tenant, key.resourceType, lastUpdated, key.id, version) },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      },
-    },
-    ...lookups.items.map((item) => ({ Put: { TableName: tableName, Item: { PK: stored.PK, ...item } } })),
-    ...stale.map((sk) => ({ Delete: { TableName: tableName, Key: { PK: stored.PK, SK: sk } } })),
-  ];
-  return { items, version: toVersion(stored, resource) };
-}
-
-function toVersion(item: StoredItem, decoded?: Resource): ResourceVersion {
-  return {
-    resourceType: item.resourceType,
-    id: item.id,
-    version: Number(item.version),
-    lastUpdated: item.lastUpdated,
-    deleted: item.deleted,
-    method: item.method,
-    resource: decoded ?? (item.body ? decodeBody(item.body) : undefined),
-  };
-}
-
-function stateOf(item: StoredItem | undefined): KnownState {
-  return item ? { kind: 'present', current: toVersion(item), lookups: item.lookups ?? [] } : { kind: 'absent' };
 }
 
 function presumedVersion(key: ResourceKey, version: number): ResourceVersion {
   return { resourceType: key.resourceType, id: key.id, version, lastUpdated: '', deleted: false, method: 'PUT' };
-}
-
-function withServerMeta(resource: Resource, version: number, lastUpdated: string): Resource {
-  return { ...resource, meta: { ...resource.meta, versionId: String(version), lastUpdated } };
-}
-
-/** Now, but strictly after the previous version, so history order and lastUpdated agree even with clock skew. */
-function nextTimestamp(previous: string | undefined): string {
-  const now = Date.now();
-  const floor = previous ? Date.parse(previous) + 1 : 0;
-  return new Date(Math.max(now, floor)).toISOString();
 }
 
 function idFromPK(pk: string): string {
@@ -527,16 +488,15 @@ function classifyCancellation(error: unknown): Error {
   }
   const [currentReason, versionReason] = error.CancellationReasons ?? [];
   if (currentReason?.Code === 'ConditionalCheckFailed') {
-    const item = currentReason.Item ? (unmarshall(currentReason.Item as Record<string, AttributeValue>) as StoredItem) : undefined;
+    const item = currentReason.Item ? (unmarshall(currentReason.Item as Record<string, AttributeValue>) as TableItem) : undefined;
+    if (item && (isPlaceholder(item) || item.pendingTx !== undefined)) {
+      // A large transaction holds the resource: settle it through its record, then plan again.
+      return new TransactionConflictError('Resource is in an open transaction');
+    }
     return new StaleStateError(stateOf(item));
   }
   if (versionReason?.Code === 'ConditionalCheckFailed' || (error.CancellationReasons ?? []).some((reason) => reason.Code === 'TransactionConflict')) {
     return new TransactionConflictError('Concurrent transaction on the same resource');
   }
   return error;
-}
-
-async function backoff(attempt: number): Promise<void> {
-  const ceiling = Math.min(200, 5 * 2 ** attempt);
-  await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
 }

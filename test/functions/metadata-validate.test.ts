@@ -17,17 +17,43 @@ describe('GET /metadata', () => {
     expect(response.json.kind).toBe('instance');
   });
 
-  it('lists every R4 resource type, and of system-level interactions only system search', async () => {
+  it('lists every R4 resource type; at system level transaction, batch and search; conditional create, update and single delete', async () => {
     const rest = (await api.request('GET', '/metadata')).json.rest[0];
     const types = rest.resource.map((r: any) => r.type);
     expect(types).toHaveLength(146);
     expect(types).toEqual(expect.arrayContaining(['Patient', 'Observation', 'Bundle', 'Binary', 'Parameters', 'OperationOutcome']));
-    expect(rest.interaction).toEqual([{ code: 'search-system' }]);
+    expect(rest.interaction).toEqual([{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }]);
     for (const resource of rest.resource) {
-      expect(resource.conditionalCreate).toBe(false);
-      expect(resource.conditionalUpdate).toBe(false);
-      expect(resource.conditionalDelete).toBe('not-supported');
+      expect(resource.conditionalCreate).toBe(true);
+      expect(resource.conditionalUpdate).toBe(true);
+      expect(resource.conditionalDelete).toBe('single');
+      expect(resource.conditionalRead).toBe('not-supported');
     }
+  });
+
+  it('every declared system interaction works', async () => {
+    const rest = (await api.request('GET', '/metadata')).json.rest[0];
+    const bundle = (type: string) => ({ resourceType: 'Bundle', type, entry: [{ resource: { resourceType: 'Basic', code: { text: type } }, request: { method: 'POST', url: 'Basic' } }] });
+    const works: Record<string, () => Promise<number>> = {
+      transaction: async () => (await api.request('POST', '/', { body: bundle('transaction'), tenant })).status,
+      batch: async () => (await api.request('POST', '/', { body: bundle('batch'), tenant })).status,
+      'search-system': async () => (await api.request('GET', '/?_type=Basic', { tenant })).status,
+    };
+    expect(rest.interaction.map((i: any) => i.code).sort()).toEqual(Object.keys(works).sort());
+    for (const code of Object.keys(works)) {
+      expect([code, await works[code]()]).toEqual([code, 200]);
+    }
+  });
+
+  it.each(['Patient', 'Organization'])('the declared conditional interactions work on %s', async (type) => {
+    const value = randomUUID();
+    const body = { resourceType: type, identifier: [{ system: 'http://example.org/ids', value }] };
+    const criteria = `identifier=${encodeURIComponent(`http://example.org/ids|${value}`)}`;
+    expect((await api.request('POST', `/${type}`, { body, tenant, headers: { 'if-none-exist': criteria } })).status).toBe(201);
+    expect((await api.request('POST', `/${type}`, { body, tenant, headers: { 'if-none-exist': criteria } })).status).toBe(200);
+    expect((await api.request('PUT', `/${type}?${criteria}`, { body: { ...body, active: true }, tenant })).status).toBe(200);
+    expect((await api.request('DELETE', `/${type}?${criteria}`, { tenant })).status).toBe(204);
+    expect((await api.request('GET', `/${type}?${criteria}`, { tenant })).json.entry ?? []).toEqual([]);
   });
 
   it.each(['Patient', 'Observation', 'Encounter'])('every search parameter it lists for %s is accepted under strict handling', async (type) => {

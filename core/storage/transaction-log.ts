@@ -1,0 +1,429 @@
+/**
+ * Transactions too large for one TransactWriteItems (100 items, 4 MB): a commit protocol on the
+ * same table, with one transaction record per transaction as the single point of truth.
+ *
+ *   1. Record   put the record (PENDING, a deadline: now + lease) and, beside it, the list of
+ *               the resources it writes; the record stays small because every staging chunk
+ *               checks it and every reader meeting a marker reads it.
+ *   2. Stage    in chunks of one TransactWriteItems, in key order: per resource, CURRENT marked
+ *               with `pendingTx` under the same condition a direct write has (plus: no other
+ *               open transaction), the new VERSION marked, STAGED and new lookup items put
+ *               (version-items.ts). Every chunk also checks that the record is still PENDING,
+ *               so once anyone has aborted the transaction no late chunk of a stalled writer
+ *               can land.
+ *   3. Commit   one conditional update of the record, PENDING → COMMITTED: the commit point.
+ *   4. Finalize in parallel chunks: per resource, CURRENT becomes the new version and the
+ *               markers and STAGED go, conditioned on the marker (finalizing twice is harmless).
+ *               Then the list and the record are deleted.
+ *
+ * Readers resolve a marker through the record (repository.ts): COMMITTED shows the staged
+ * version, anything else the committed state, so all of a transaction becomes visible at once.
+ * A loser (a chunk meets a changed resource or another transaction's marker) aborts its own
+ * record and rolls back what it staged. After the deadline anyone may finish a transaction:
+ * PENDING → ABORTED (conditional, so a slow writer's commit and an abort cannot both win) and
+ * roll back; COMMITTED → finalize; ABORTED → roll back.
+ */
+import { randomUUID } from 'node:crypto';
+import { ConditionalCheckFailedException, TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { FhirError } from '../errors.js';
+import type { TenantId } from '../tenant.js';
+import { CURRENT_SK, TRANSACTION_RESOURCES_SK, TRANSACTION_SK, gsi3OpenTransaction, gsi3OpenTransactionsPartition, resourcePK, transactionPK, versionSK } from './keys.js';
+import {
+  backoff,
+  batchGetItems,
+  directWriteItems,
+  finalizingItems,
+  pendingVersion,
+  rollbackItems,
+  stagedVersion,
+  stagingItems,
+  type PlannedVersion,
+  type ResourceKey,
+  type StoredItem,
+  type TransactItem,
+} from './version-items.js';
+
+/** Points of the protocol where a test can make the writer stop as if its process died. */
+export type CommitStage = 'staging' | 'staged' | 'committed' | 'finalizing';
+
+export interface CommitFaults {
+  /** Called after each stage; whatever it throws stops the commit there, with no cleanup. */
+  after(stage: CommitStage): void;
+}
+
+export interface TransactionLogOptions {
+  /** Tests only. */
+  readonly faults?: CommitFaults;
+  /** Epoch milliseconds; tests move it past a transaction's deadline. */
+  readonly clock?: () => number;
+}
+
+type TransactionStatus = 'PENDING' | 'COMMITTED' | 'ABORTED';
+
+export interface TransactionRecord {
+  readonly status: TransactionStatus;
+  /** Epoch ms after which anyone may finish the transaction (abort it if still pending). */
+  readonly deadline: number;
+}
+
+/** Time a writer has between creating its record and committing, before others may abort it. */
+export const TRANSACTION_LEASE_MS = 60_000;
+/** Keeps the list of resources (one `Type/id` of at most ~100 bytes each) far below the 400 KB item limit. */
+export const MAX_TRANSACTION_RESOURCES = 3_000;
+
+/** DynamoDB's TransactWriteItems limits: 100 items, 4 MB of items (margin kept for old bodies an update replaces). */
+const MAX_TRANSACTION_ITEMS = 100;
+const MAX_TRANSACTION_BYTES = 3 * 1024 * 1024;
+/** Keys, index keys, metadata and the lookup SK list of one item, generously. */
+const ITEM_OVERHEAD_BYTES = 2 * 1024;
+/** Finalize and rollback chunks in flight at once. */
+const FINISH_PARALLEL = 8;
+const MAX_CHUNK_ATTEMPTS = 10;
+/** Cancellation reasons worth another try: the items that did not fail, contention, throttling. */
+const TRANSIENT_CANCELLATIONS = new Set(['None', 'TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
+
+/** One resource's writes in one step of the protocol: never split across transactions. */
+interface Unit {
+  readonly key: ResourceKey;
+  readonly items: TransactItem[];
+}
+
+export class TransactionLog {
+  private readonly now: () => number;
+
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly options: TransactionLogOptions = {},
+  ) {
+    this.now = options.clock ?? Date.now;
+  }
+
+  /**
+   * Writes the planned versions (all of one tenant, each resource once) all or nothing: as one
+   * TransactWriteItems when they fit in one, otherwise through the protocol. A resource that
+   * changed since it was planned, or that another transaction holds, fails the whole
+   * transaction with 409 naming it, and nothing of it remains.
+   */
+  async commit(tenant: TenantId, planned: readonly PlannedVersion[]): Promise<void> {
+    const direct = planned.map((p) => ({ key: p.key, items: directWriteItems(this.tableName, p) }));
+    const items = direct.flatMap((unit) => unit.items);
+    if (items.length <= MAX_TRANSACTION_ITEMS && approximateBytes(items) <= MAX_TRANSACTION_BYTES) {
+      await this.commitDirectly(direct);
+      return;
+    }
+    if (planned.length > MAX_TRANSACTION_RESOURCES) {
+      throw FhirError.payloadTooLarge(`This transaction writes ${planned.length} resources; the limit is ${MAX_TRANSACTION_RESOURCES}`);
+    }
+    // Key order: two transactions meet first at their first shared resource, so one of them
+    // always gets through rather than each holding what the other needs.
+    const ordered = [...planned].sort((a, b) => (a.stored.PK < b.stored.PK ? -1 : 1));
+    const txId = randomUUID();
+    const deadline = this.now() + TRANSACTION_LEASE_MS;
+    const record = { TableName: this.tableName, Item: { ...this.recordKey(tenant, txId), status: 'PENDING', deadline, ...gsi3OpenTransaction(tenant, new Date(deadline).toISOString(), txId) } };
+    const list = { TableName: this.tableName, Item: { ...this.listKey(tenant, txId), resources: ordered.map((p) => `${p.key.resourceType}/${p.key.id}`) } };
+    await this.client.send(new TransactWriteCommand({ TransactItems: [{ Put: record }, { Put: list }] }));
+    await this.stage(tenant, txId, ordered);
+    if (!(await this.transition(tenant, txId, 'PENDING', 'COMMITTED'))) {
+      await this.recover(tenant, txId);
+      throw leaseExpired();
+    }
+    try {
+      this.options.faults?.after('committed');
+      await this.finish(txId, 'finalize', ordered.map((p) => ({ key: p.key, items: finalizingItems(this.tableName, p, txId) })));
+      await this.deleteRecord(tenant, txId);
+    } catch {
+      // Committed, and every reader already sees all of it: whatever finalizing left undone, the
+      // next reader or writer past the deadline (or the sweep) finishes. Failing the request now
+      // would only invite a retry that writes everything twice.
+    }
+  }
+
+  private async commitDirectly(units: readonly Unit[]): Promise<void> {
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: units.flatMap((unit) => unit.items) }));
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) {
+        throw error;
+      }
+      const reasons = error.CancellationReasons ?? [];
+      const [changed] = [...unitsWith(units, reasons, 'ConditionalCheckFailed'), ...unitsWith(units, reasons, 'TransactionConflict')];
+      throw changed ? changedConcurrently(changed.key) : error;
+    }
+  }
+
+  private async stage(tenant: TenantId, txId: string, ordered: readonly PlannedVersion[]): Promise<void> {
+    const fence: TransactItem = {
+      ConditionCheck: {
+        TableName: this.tableName,
+        Key: this.recordKey(tenant, txId),
+        ConditionExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':pending': 'PENDING' },
+      },
+    };
+    const chunks = chunksOf(ordered.map((p) => ({ key: p.key, items: stagingItems(this.tableName, p, txId) })), 1);
+    for (const [index, chunk] of chunks.entries()) {
+      await this.stageChunk(tenant, txId, fence, chunk);
+      if (index === 0) {
+        this.options.faults?.after('staging');
+      }
+    }
+    this.options.faults?.after('staged');
+  }
+
+  /**
+   * One staging chunk. Transient conflicts with concurrent transactions on the same items are
+   * retried; any other failure aborts the transaction and removes what it staged at once, rather
+   * than leaving its resources blocked to writers until its deadline.
+   */
+  private async stageChunk(tenant: TenantId, txId: string, fence: TransactItem, chunk: readonly Unit[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      let failure: unknown;
+      try {
+        await this.client.send(new TransactWriteCommand({ TransactItems: [fence, ...chunk.flatMap((unit) => unit.items)] }));
+        return;
+      } catch (error) {
+        failure = error;
+      }
+      const cancelled = failure instanceof TransactionCanceledException ? (failure.CancellationReasons ?? []) : undefined;
+      if (attempt < MAX_CHUNK_ATTEMPTS && cancelled?.every((reason) => TRANSIENT_CANCELLATIONS.has(reason.Code ?? 'None'))) {
+        await backoff(attempt);
+        continue;
+      }
+      // Aborts this transaction unless someone already has (its deadline passed), and rolls it back.
+      await this.recover(tenant, txId);
+      const [fenceReason, ...reasons] = cancelled ?? [];
+      const changed = unitsWith(chunk, reasons, 'ConditionalCheckFailed')[0] ?? unitsWith(chunk, reasons, 'TransactionConflict')[0];
+      throw fenceReason?.Code === 'ConditionalCheckFailed' ? leaseExpired() : changed ? changedConcurrently(changed.key) : failure;
+    }
+  }
+
+  /** The record, read strongly consistently; undefined once the transaction is finished. */
+  async record(tenant: TenantId, txId: string): Promise<TransactionRecord | undefined> {
+    const { Item } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: this.recordKey(tenant, txId), ConsistentRead: true }));
+    return Item && { status: Item.status as TransactionStatus, deadline: Number(Item.deadline) };
+  }
+
+  /**
+   * Whether a reader (`read`) or a writer (`write`) meeting this transaction's marker finishes
+   * it first. Past the deadline everyone does. Before it, readers leave it to its writer (they
+   * can see through it); a writer cannot, so it finishes what is decided (committed or aborted)
+   * and only a pending transaction makes it fail.
+   */
+  mustFinish(record: TransactionRecord, intent: 'read' | 'write'): boolean {
+    return this.now() > record.deadline || (intent === 'write' && record.status !== 'PENDING');
+  }
+
+  /** Drives a transaction to its end: a pending one is aborted and rolled back, a committed one finalized. */
+  async recover(tenant: TenantId, txId: string): Promise<void> {
+    for (;;) {
+      const record = await this.record(tenant, txId);
+      if (!record) {
+        return;
+      }
+      if (record.status === 'PENDING' && !(await this.transition(tenant, txId, 'PENDING', 'ABORTED'))) {
+        // Its writer committed it (or someone else aborted it) meanwhile: read it again.
+        continue;
+      }
+      const { Item: list } = await this.client.send(new GetCommand({ TableName: this.tableName, Key: this.listKey(tenant, txId), ConsistentRead: true }));
+      // The list is deleted only once every resource is finished, just before the record.
+      const keys = ((list?.resources ?? []) as string[]).map((reference) => {
+        const [resourceType, id] = reference.split('/');
+        return { tenant, resourceType, id };
+      });
+      const outcome = record.status === 'COMMITTED' ? 'finalize' : 'rollback';
+      await this.finish(txId, outcome, await this.unitsToFinish(txId, outcome, keys));
+      await this.deleteRecord(tenant, txId);
+      return;
+    }
+  }
+
+  /** Finishes the tenant's transactions past their deadline; returns how many. */
+  async recoverAbandoned(tenant: TenantId): Promise<number> {
+    let recovered = 0;
+    let exclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'GSI3',
+          KeyConditionExpression: 'GSI3PK = :pk AND GSI3SK < :now',
+          ExpressionAttributeValues: { ':pk': gsi3OpenTransactionsPartition(tenant), ':now': new Date(this.now()).toISOString() },
+          ExclusiveStartKey: exclusiveStartKey,
+        }),
+      );
+      for (const key of page.Items ?? []) {
+        const txId = String(key.GSI3SK).slice(String(key.GSI3SK).indexOf('#') + 1);
+        const record = await this.record(tenant, txId);
+        if (record && this.mustFinish(record, 'read')) {
+          await this.recover(tenant, txId);
+          recovered += 1;
+        }
+      }
+      exclusiveStartKey = page.LastEvaluatedKey;
+    } while (exclusiveStartKey);
+    return recovered;
+  }
+
+  /**
+   * Applies finalize or rollback units: the writer builds them from its planned versions, anyone
+   * else from what is still marked. The resources of a chunk that fails (someone else finished
+   * part of it, or a transient conflict) are read again, and what is still marked is retried.
+   */
+  private async finish(txId: string, outcome: 'finalize' | 'rollback', initial: Unit[]): Promise<void> {
+    let units = initial;
+    for (let attempt = 1; units.length > 0; attempt++) {
+      const failed = await this.applyInParallel(chunksOf(units, 0), outcome);
+      if (failed.length === 0) {
+        return;
+      }
+      if (attempt === MAX_CHUNK_ATTEMPTS) {
+        throw new Error(`Transaction ${txId}: ${failed.length} resources could not be ${outcome === 'finalize' ? 'finalized' : 'rolled back'}; a later reader will retry`);
+      }
+      await backoff(attempt);
+      units = await this.unitsToFinish(txId, outcome, failed);
+    }
+  }
+
+  /** The finalize or rollback units of the resources still marked by the transaction, from their current items. */
+  private async unitsToFinish(txId: string, outcome: 'finalize' | 'rollback', keys: readonly ResourceKey[]): Promise<Unit[]> {
+    const byPK = new Map(keys.map((key) => [resourcePK(key.tenant, key.resourceType, key.id), key]));
+    const currents = await batchGetItems(this.client, this.tableName, [...byPK.keys()].map((PK) => ({ PK, SK: CURRENT_SK })));
+    const marked = currents.filter((item) => item.pendingTx === txId);
+    const staged = await batchGetItems(this.client, this.tableName, marked.map((item) => ({ PK: item.PK, SK: versionSK(pendingVersion(item)) })));
+    const stagedByPK = new Map(staged.map((item) => [item.PK, item as StoredItem]));
+    return marked.flatMap((current) => {
+      const key = byPK.get(current.PK) as ResourceKey;
+      const version = stagedByPK.get(current.PK);
+      // A marker and its staged version are written, and rolled back, in one TransactWriteItems:
+      // a version gone since its marker was read was rolled back by someone else meanwhile.
+      if (!version) {
+        return [];
+      }
+      const items = outcome === 'finalize' ? finalizingItems(this.tableName, stagedVersion(key, current, version), txId) : rollbackItems(this.tableName, key, current, version, txId);
+      return [{ key, items }];
+    });
+  }
+
+  /** Runs the chunks, `FINISH_PARALLEL` at a time; returns the resources of the chunks that failed. */
+  private async applyInParallel(chunks: readonly Unit[][], outcome: 'finalize' | 'rollback'): Promise<ResourceKey[]> {
+    const failed: ResourceKey[] = [];
+    for (let start = 0; start < chunks.length; start += FINISH_PARALLEL) {
+      const group = chunks.slice(start, start + FINISH_PARALLEL);
+      const results = await Promise.all(group.map((chunk) => this.apply(chunk)));
+      failed.push(...group.filter((_, index) => !results[index]).flatMap((chunk) => chunk.map((unit) => unit.key)));
+      if (start === 0 && outcome === 'finalize') {
+        this.options.faults?.after('finalizing');
+      }
+    }
+    return failed;
+  }
+
+  /** One chunk as one TransactWriteItems; false when DynamoDB cancelled it. */
+  private async apply(chunk: readonly Unit[]): Promise<boolean> {
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: chunk.flatMap((unit) => unit.items) }));
+      return true;
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) {
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  /** Moves the record from one status to another if it is still in the first; false if it is not (or is gone). */
+  private async transition(tenant: TenantId, txId: string, from: TransactionStatus, to: TransactionStatus): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: this.recordKey(tenant, txId),
+            UpdateExpression: 'SET #status = :to',
+            ConditionExpression: '#status = :from',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':from': from, ':to': to },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof ConditionalCheckFailedException) {
+          return false;
+        }
+        // A staging chunk checking the record is in flight; it ends within one request.
+        if (!(error instanceof TransactionConflictException) || attempt === MAX_CHUNK_ATTEMPTS) {
+          throw error;
+        }
+        await backoff(attempt);
+      }
+    }
+  }
+
+  /** The list first: a record without its list is a transaction with nothing left to finish. */
+  private async deleteRecord(tenant: TenantId, txId: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: this.listKey(tenant, txId) }));
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: this.recordKey(tenant, txId) }));
+  }
+
+  private recordKey(tenant: TenantId, txId: string) {
+    return { PK: transactionPK(tenant, txId), SK: TRANSACTION_SK };
+  }
+
+  private listKey(tenant: TenantId, txId: string) {
+    return { PK: transactionPK(tenant, txId), SK: TRANSACTION_RESOURCES_SK };
+  }
+}
+
+function leaseExpired(): FhirError {
+  return FhirError.of(503, 'timeout', `The transaction took longer than ${TRANSACTION_LEASE_MS / 1000} s and was rolled back; nothing was written`);
+}
+
+function changedConcurrently(key: ResourceKey): FhirError {
+  return FhirError.conflict(`${key.resourceType}/${key.id} changed while the transaction was processed; nothing was written`);
+}
+
+/** The units whose items got this cancellation reason. */
+function unitsWith(chunk: readonly Unit[], reasons: readonly { Code?: string }[], code: string): Unit[] {
+  let offset = 0;
+  return chunk.filter((unit) => {
+    const hit = reasons.slice(offset, offset + unit.items.length).some((reason) => reason.Code === code);
+    offset += unit.items.length;
+    return hit;
+  });
+}
+
+/** Units packed in order into as few TransactWriteItems as the limits allow, `reserved` items kept free in each. */
+function chunksOf(units: readonly Unit[], reserved: number): Unit[][] {
+  const chunks: Unit[][] = [];
+  let chunk: Unit[] = [];
+  let items = 0;
+  let bytes = 0;
+  for (const unit of units) {
+    const size = approximateBytes(unit.items);
+    if (chunk.length > 0 && (items + unit.items.length > MAX_TRANSACTION_ITEMS - reserved || bytes + size > MAX_TRANSACTION_BYTES)) {
+      chunks.push(chunk);
+      chunk = [];
+      items = 0;
+      bytes = 0;
+    }
+    chunk.push(unit);
+    items += unit.items.length;
+    bytes += size;
+  }
+  if (chunk.length > 0) {
+    chunks.push(chunk);
+  }
+  return chunks;
+}
+
+/**
+ * What DynamoDB counts against a transaction's 4 MB: bodies dominate, the rest is bounded. A
+ * body counts twice: the same version's body is on CURRENT and on VERSION, and steps that
+ * update one of them without carrying it are still charged for it.
+ */
+function approximateBytes(items: readonly TransactItem[]): number {
+  return items.reduce((sum, item) => sum + ITEM_OVERHEAD_BYTES + 2 * ((item.Put?.Item as { body?: Uint8Array } | undefined)?.body?.length ?? 0), 0);
+}
