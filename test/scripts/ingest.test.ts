@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Bundle, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ingest, type IngestOptions } from '../../scripts/ingest/ingest.js';
+import { SYNTHEA_DIR, syntheaResources } from '../../scripts/load/synthea.js';
 import { useLocalApi } from '../support/local-api.js';
 
 const scratch = await mkdtemp(join(tmpdir(), 'fhir-ingest-test-'));
@@ -331,6 +332,42 @@ describe('ingest into the local API', () => {
     const read = await api.request('GET', '/Patient/ingest-pat', { tenant });
     expect(read.status, read.text).toBe(200);
     expect(read.json.managingOrganization).toEqual({ reference: 'Organization/ingest-org' });
+  });
+
+  it('loads all 33 shared Synthea transaction Bundles, one transaction each, every resource readable with its references rewritten', { timeout: 600_000 }, async () => {
+    const syntheaTenant = `${tenant}-synthea`;
+    const { stateFile } = await folderOf({});
+    const expected = await syntheaResources();
+    const summary = await ingest({ folder: SYNTHEA_DIR, stateFile, baseUrl: api.baseUrl, tenant: syntheaTenant, concurrency: 2 });
+    expect(summary).toMatchObject({ format: 'bundles', files: 33, units: { loaded: 33, failed: 0 }, failures: [] });
+
+    // The data's own urn:uuid ids become server ids: find each resource by type and content.
+    const loaded = new Map<string, Resource>();
+    for (const type of new Set(expected.map((resource) => resource.resourceType))) {
+      for (let path: string | undefined = `/${type}?_count=1000`; path; ) {
+        const page = await api.request('GET', path, { tenant: syntheaTenant });
+        expect(page.status, page.text).toBe(200);
+        for (const { resource } of (page.json as Bundle).entry ?? []) {
+          loaded.set(`${resource!.resourceType}/${resource!.id}`, resource!);
+        }
+        path = (page.json as Bundle).link?.find((link) => link.relation === 'next')?.url?.slice(api.baseUrl.length);
+      }
+    }
+    // Organizations and Practitioners recur across Bundles: each Bundle POSTs its own copy.
+    const perType = (resources: Iterable<Resource>) => {
+      const counts: Record<string, number> = {};
+      for (const resource of resources) {
+        counts[resource.resourceType] = (counts[resource.resourceType] ?? 0) + 1;
+      }
+      return counts;
+    };
+    expect(perType(loaded.values()).Observation).toBe(perType(expected).Observation);
+    expect(perType(loaded.values()).Patient).toBe(33);
+    expect(loaded.size).toBe(6679);
+    const references = [...loaded.values()].flatMap((resource) => referencesIn(resource));
+    expect(references.filter((reference) => reference.startsWith('urn:'))).toEqual([]);
+    // `#id` points at a contained resource inside the same resource, not at the server.
+    expect(references.filter((reference) => !reference.startsWith('#') && !loaded.has(reference))).toEqual([]);
   });
 
   it('loads the shared 10-patient bulk NDJSON with every reference resolved to a loaded resource', { timeout: 300_000 }, async () => {
