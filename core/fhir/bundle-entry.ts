@@ -8,7 +8,7 @@ import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/f
 import { FhirError, informationOutcome, toOperationOutcome } from '../errors.js';
 import { subset } from '../search/summary.js';
 import type { ResourceVersion } from '../storage/repository.js';
-import { searchsetBundle, weakEtag } from './bundles.js';
+import { searchsetBundle, versionOfEtag, weakEtag } from './bundles.js';
 import { criteriaOf, type Criteria, ifNoneExistCriteria, parseQueryString } from './conditional.js';
 import { isResourceType } from './definitions.js';
 import { isValidId, parseVersionId } from './ids.js';
@@ -150,7 +150,7 @@ function readEntryRequest(raw: unknown, at: string, index: number): EntryRequest
     url,
     fullUrl: raw.fullUrl,
     resource: raw.resource,
-    ifMatch: optionalString(request.ifMatch, `${at}.request.ifMatch`, (text) => parseEtag(text, `${at}.request.ifMatch`)),
+    ifMatch: optionalString(request.ifMatch, `${at}.request.ifMatch`, (text) => versionOfEtag(text, 'ifMatch', `${at}.request.ifMatch`)),
     ifNoneExist: optionalString(request.ifNoneExist, `${at}.request.ifNoneExist`, (text) => {
       if (methodTarget.method !== 'POST') {
         throw FhirError.badRequest(`${at}: request.ifNoneExist applies to POST entries only`, `${at}.request.ifNoneExist`);
@@ -234,13 +234,6 @@ function optionalString<T>(value: unknown, expression: string, parse: (text: str
 }
 
 /** `W/"3"` (or `"3"`, or `3`) → 3, as the If-Match header. */
-function parseEtag(text: string, expression: string): number {
-  const match = text.trim().match(/^(?:W\/)?"?([1-9][0-9]{0,11})"?$/);
-  if (!match) {
-    throw FhirError.badRequest(`Invalid ifMatch "${text.slice(0, 64)}": expected an ETag like W/"3"`, expression);
-  }
-  return Number(match[1]);
-}
 
 /**
  * The JSON Patch of a PATCH entry. R4 carries it as a Binary (a Bundle holds only resources);

@@ -3,10 +3,20 @@
  * URLs are built from the server's base URL, which the handler layer knows.
  */
 import type { Bundle, BundleEntry, BundleLink, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../errors.js';
 import type { ResourceVersion } from '../storage/repository.js';
 
 export function weakEtag(version: number): string {
   return `W/"${version}"`;
+}
+
+/** An If-Match value, `W/"3"` (or `"3"`, or `3`) → 3; `what` names it in the error. */
+export function versionOfEtag(text: string, what: string, expression?: string): number {
+  const match = text.trim().match(/^(?:W\/)?"?([1-9][0-9]{0,11})"?$/);
+  if (!match) {
+    throw FhirError.badRequest(`Invalid ${what} "${text.slice(0, 64)}": expected an ETag like W/"3"`, expression);
+  }
+  return Number(match[1]);
 }
 
 export interface PageLinks {

@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { weakEtag } from '../../core/fhir/bundles.js';
+import { versionOfEtag, weakEtag } from '../../core/fhir/bundles.js';
 import { FhirError, informationOutcome } from '../../core/errors.js';
 import type { ResourceVersion } from '../../core/storage/repository.js';
 
@@ -108,11 +108,7 @@ export function ifMatchVersion(event: APIGatewayProxyEvent): number | undefined 
   if (header === undefined) {
     return undefined;
   }
-  const match = header.trim().match(/^(?:W\/)?"?([1-9][0-9]{0,11})"?$/);
-  if (!match) {
-    throw FhirError.badRequest(`Invalid If-Match "${header.slice(0, 64)}": expected an ETag like W/"3"`);
-  }
-  return Number(match[1]);
+  return versionOfEtag(header, 'If-Match');
 }
 
 export type PreferReturn = 'minimal' | 'representation' | 'OperationOutcome';

@@ -15,7 +15,7 @@ import type { Bundle, Patient, Resource } from '@medplum/fhirtypes';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ingest, type IngestOptions } from '../../scripts/ingest/ingest.js';
 import { SYNTHEA_DIR, syntheaResources } from '../../scripts/load/synthea.js';
-import { useLocalApi } from '../support/local-api.js';
+import { type ApiResponse, type LocalApiClient, useLocalApi } from '../support/local-api.js';
 
 const scratch = await mkdtemp(join(tmpdir(), 'fhir-ingest-test-'));
 
@@ -342,17 +342,7 @@ describe('ingest into the local API', () => {
     expect(summary).toMatchObject({ format: 'bundles', files: 33, units: { loaded: 33, failed: 0 }, failures: [] });
 
     // The data's own urn:uuid ids become server ids: find each resource by type and content.
-    const loaded = new Map<string, Resource>();
-    for (const type of new Set(expected.map((resource) => resource.resourceType))) {
-      for (let path: string | undefined = `/${type}?_count=1000`; path; ) {
-        const page = await api.request('GET', path, { tenant: syntheaTenant });
-        expect(page.status, page.text).toBe(200);
-        for (const { resource } of (page.json as Bundle).entry ?? []) {
-          loaded.set(`${resource!.resourceType}/${resource!.id}`, resource!);
-        }
-        path = (page.json as Bundle).link?.find((link) => link.relation === 'next')?.url?.slice(api.baseUrl.length);
-      }
-    }
+    const loaded = await everyResource(api, syntheaTenant, new Set(expected.map((resource) => resource.resourceType)));
     // Organizations and Practitioners recur across Bundles: each Bundle POSTs its own copy.
     const perType = (resources: Iterable<Resource>) => {
       const counts: Record<string, number> = {};
@@ -376,18 +366,8 @@ describe('ingest into the local API', () => {
     const summary = await ingest({ folder: BULK_10_PATIENTS_DIR, stateFile, baseUrl: api.baseUrl, tenant: bulkTenant });
     expect(summary).toMatchObject({ units: { failed: 0 }, resources: { loaded: 7160, failed: 0 }, failures: [] });
 
-    const loaded = new Map<string, Resource>();
     // One file per type, named after it (`Encounter.000.ndjson`).
-    for (const type of (await readdir(BULK_10_PATIENTS_DIR)).map((name) => name.split('.')[0]!)) {
-      for (let path: string | undefined = `/${type}?_count=1000`; path; ) {
-        const page = await api.request('GET', path, { tenant: bulkTenant });
-        expect(page.status, page.text).toBe(200);
-        for (const { resource } of (page.json as Bundle).entry ?? []) {
-          loaded.set(`${resource!.resourceType}/${resource!.id}`, resource!);
-        }
-        path = (page.json as Bundle).link?.find((link) => link.relation === 'next')?.url?.slice(api.baseUrl.length);
-      }
-    }
+    const loaded = await everyResource(api, bulkTenant, (await readdir(BULK_10_PATIENTS_DIR)).map((name) => name.split('.')[0]!));
     expect(loaded.size).toBe(7160);
     const references = [...loaded.values()].flatMap((resource) => referencesIn(resource));
     expect(references).toHaveLength(25_299); // as many as the files hold
@@ -398,6 +378,22 @@ describe('ingest into the local API', () => {
 const BULK_10_PATIENTS_DIR = fileURLToPath(new URL('../../../shared/data/bulk-10-patients/', import.meta.url));
 
 /** Every `reference` string anywhere in `value`. */
+/** Every resource of these types the tenant has, by `Type/id`, read page by page through search. */
+async function everyResource(api: LocalApiClient, tenantId: string, types: Iterable<string>): Promise<Map<string, Resource>> {
+  const loaded = new Map<string, Resource>();
+  for (const type of types) {
+    for (let path: string | undefined = `/${type}?_count=1000`; path; ) {
+      const page: ApiResponse = await api.request('GET', path, { tenant: tenantId });
+      expect(page.status, page.text).toBe(200);
+      for (const { resource } of (page.json as Bundle).entry ?? []) {
+        loaded.set(`${resource!.resourceType}/${resource!.id}`, resource!);
+      }
+      path = (page.json as Bundle).link?.find((link) => link.relation === 'next')?.url?.slice(api.baseUrl.length);
+    }
+  }
+  return loaded;
+}
+
 function referencesIn(value: unknown): string[] {
   if (Array.isArray(value)) {
     return value.flatMap(referencesIn);
