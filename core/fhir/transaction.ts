@@ -17,7 +17,7 @@
  */
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../errors.js';
-import type { ResourceKey, ResourceVersion, WriteMethod, WriteState } from '../storage/repository.js';
+import { NEW_RESOURCE_STATE, type ResourceKey, type ResourceVersion, type WriteMethod, type WriteState } from '../storage/repository.js';
 import {
   atEntry,
   type BundleOptions,
@@ -80,7 +80,11 @@ export async function processTransaction(context: FhirContext, entries: readonly
   const fullUrls = fullUrlTargets(targets);
 
   const writeTargets = targets.filter((target): target is WriteTarget => target.kind === 'write');
-  const states = await mapLimited(writeTargets, READS_IN_FLIGHT, (target) => context.repository.readWriteState(target.key));
+  // A POST gets a fresh UUID, so its state is known without a read; if a UUID ever collided,
+  // the commit's condition would refuse it (409).
+  const states = await mapLimited(writeTargets, READS_IN_FLIGHT, (target) =>
+    target.method === 'POST' ? Promise.resolve(NEW_RESOURCE_STATE) : context.repository.readWriteState(target.key),
+  );
   const planned = await resolveConditionalReferences(
     context,
     writeTargets.flatMap((target, i) => withEntrySync(target.entry, () => plan(target, states[i], fullUrls))),

@@ -80,6 +80,9 @@ export interface Page<T> {
 /** The state `readWriteState` returns; opaque to callers except for `current`. */
 export type WriteState = KnownState;
 
+/** The state of a resource under a fresh server-assigned id: nothing to read, it cannot exist. */
+export const NEW_RESOURCE_STATE: WriteState = { kind: 'absent' };
+
 /** One resource's part of an atomic multi-resource commit. */
 export interface PlannedWrite {
   readonly key: ResourceKey;

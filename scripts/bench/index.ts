@@ -4,10 +4,11 @@
  * then a short table. Progress goes to stderr.
  *
  *   npm run bench -- [--iterations 200] [--warmup 50] [--cold-runs 15] [--invocation-runs 5]
- *                    [--synthea-dir /work/shared/data/synthea-r4]
+ *                    [--synthea-dir ../shared/data/synthea-r4]
  *                    [--search-scales 1,4] [--search-runs 30] [--search-warmup 5]
  *                    [--search-budget-ms 6000] [--load-concurrency 8]
- *                    [--skip interactions,bundles,search]
+ *                    [--tx-runs 10] [--tx-warmup 1] [--tx-budget-ms 40000] [--ingest-concurrency 4]
+ *                    [--skip interactions,bundles,search,transactions]
  *
  * A skipped part keeps its figures from the previous results.json.
  */
@@ -17,10 +18,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { localHandlerEnv, startDynamoDbLocal } from '../local/dynamodb-local.js';
 import { ensureLocalTable } from '../local/table.js';
+import { SYNTHEA_DIR } from '../load/synthea.js';
 import { prepare } from '../prepare.js';
 import { BENCH_DIR, type BundleFigures, benchBundles, type FirstInvocationFigures } from './bundles.js';
 import { benchInteractions, type InteractionFigures } from './interactions.js';
 import { benchSearch, type SearchFigures } from './search.js';
+import { benchTransactions, type TransactionFigures } from './transactions.js';
 
 const TABLE = 'fhir-bench';
 /** Interactions replayed in fresh processes against their bundles. */
@@ -28,7 +31,7 @@ const FIRST_INVOCATIONS = ['metadata', 'read', 'create'];
 /** Cold-import ceilings from the issue, in ms, on a 2-core machine. */
 const COLD_IMPORT_TARGETS: Record<string, number> = { read: 150, create: 250 };
 
-const PARTS = ['interactions', 'bundles', 'search'] as const;
+const PARTS = ['interactions', 'bundles', 'search', 'transactions'] as const;
 type Part = (typeof PARTS)[number];
 
 interface BenchResults {
@@ -37,6 +40,7 @@ interface BenchResults {
   readonly firstInvocations?: readonly FirstInvocationFigures[];
   readonly interactions?: readonly InteractionFigures[];
   readonly search?: SearchFigures;
+  readonly transactions?: TransactionFigures;
 }
 
 function benchOptions(args: string[]) {
@@ -47,12 +51,16 @@ function benchOptions(args: string[]) {
       warmup: { type: 'string', default: '50' },
       'cold-runs': { type: 'string', default: '15' },
       'invocation-runs': { type: 'string', default: '5' },
-      'synthea-dir': { type: 'string', default: '/work/shared/data/synthea-r4' },
+      'synthea-dir': { type: 'string', default: SYNTHEA_DIR },
       'search-scales': { type: 'string', default: '1,4' },
       'search-runs': { type: 'string', default: '30' },
       'search-warmup': { type: 'string', default: '5' },
       'search-budget-ms': { type: 'string', default: '6000' },
       'load-concurrency': { type: 'string', default: '8' },
+      'tx-runs': { type: 'string', default: '10' },
+      'tx-warmup': { type: 'string', default: '1' },
+      'tx-budget-ms': { type: 'string', default: '40000' },
+      'ingest-concurrency': { type: 'string', default: '4' },
       skip: { type: 'string', default: '' },
     },
   });
@@ -79,6 +87,13 @@ function benchOptions(args: string[]) {
       warmup: count(values['search-warmup'], '--search-warmup'),
       queryBudgetMs: count(values['search-budget-ms'], '--search-budget-ms'),
       loadConcurrency: count(values['load-concurrency'], '--load-concurrency'),
+    },
+    transactions: {
+      syntheaDir: values['synthea-dir'],
+      runs: count(values['tx-runs'], '--tx-runs'),
+      warmup: count(values['tx-warmup'], '--tx-warmup'),
+      budgetMs: count(values['tx-budget-ms'], '--tx-budget-ms'),
+      ingestConcurrency: count(values['ingest-concurrency'], '--ingest-concurrency'),
     },
   };
 }
@@ -111,6 +126,9 @@ async function bench(options: ReturnType<typeof benchOptions>): Promise<BenchRes
     }
     if (options.parts.has('search')) {
       results = { ...results, search: await benchSearch(options.search) };
+    }
+    if (options.parts.has('transactions')) {
+      results = { ...results, transactions: await benchTransactions(options.transactions) };
     }
     return results;
   } finally {
@@ -222,6 +240,39 @@ function searchNotes(search: SearchFigures): string {
   return [...search.queries.map((query) => `${query.name}: GET ${query.path}`), ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
 }
 
+function transactionsTable(transactions: TransactionFigures): string {
+  return table([
+    ['entries', 'n', 'p50 ms', 'p99 ms', 'p50 ms/entry', 'requests', 'RCU', 'WCU', 'requests/entry', 'RCU/entry', 'WCU/entry', 'operations'],
+    ...transactions.sizes.map((size) => [
+      size.entries,
+      size.latencyMs.n,
+      size.latencyMs.p50,
+      size.latencyMs.p99,
+      size.p50PerEntryMs,
+      size.dynamodb.requests,
+      size.dynamodb.readCapacityUnits,
+      size.dynamodb.writeCapacityUnits,
+      size.perEntry.requests,
+      size.perEntry.readCapacityUnits,
+      size.perEntry.writeCapacityUnits,
+      Object.entries(size.dynamodb.operations)
+        .map(([operation, calls]) => `${operation} ${calls}`)
+        .join(', '),
+    ]),
+  ]);
+}
+
+function ingestTable(transactions: TransactionFigures): string {
+  const { ingest } = transactions;
+  return [
+    table([
+      ['tenant', 'in flight', 'Bundles', 'failed', 'resources', 'elapsed', 'resources/s'],
+      [ingest.tenant, ingest.concurrency, ingest.bundles, ingest.failedBundles, ingest.resources, `${ingest.seconds} s`, ingest.resourcesPerSecond],
+    ]),
+    ...ingest.failures.map((failure) => `FAILED: ${failure}`),
+  ].join('\n');
+}
+
 /** The previous results, whose figures a skipped part keeps. */
 async function previousResults(path: string): Promise<Partial<BenchResults>> {
   try {
@@ -255,6 +306,13 @@ console.log(
           `\nSearch data sets (Synthea, PUT /{type}/{id}, ${options.search.loadConcurrency} in flight)\n${loadsTable(fresh.search)}`,
           `\nSearch in process (up to ${options.search.runs} calls after ${options.search.warmup} warm-up, fewer past ${options.search.queryBudgetMs} ms; handler time; DynamoDB per call, mean; matches = Bundle.total +included)\n${searchTable(fresh.search)}`,
           `\n${searchNotes(fresh.search)}`,
+        ]
+      : []),
+    ...(fresh.transactions
+      ? [
+          `\nTransactions, POST / in process (Prefer: return=minimal; after ${options.transactions.warmup} warm-up, up to ${options.transactions.runs} calls, fewer past ${options.transactions.budgetMs} ms; handler time; DynamoDB per call, mean)\n${transactionsTable(fresh.transactions)}`,
+          ...fresh.transactions.sizes.map((size) => `${size.entries} entries: ${size.source}`),
+          `\nSynthea ingest (scripts/ingest, ${fresh.transactions.ingest.concurrency} transaction Bundles in flight through the local API)\n${ingestTable(fresh.transactions)}`,
         ]
       : []),
   ].join('\n'),
