@@ -178,6 +178,13 @@ function firstInvocationsTable(firstInvocations: readonly FirstInvocationFigures
   ]);
 }
 
+/** `GetItem 1, TransactWriteItems 1`: the DynamoDB calls one interaction made. */
+function operationsText(operations: Readonly<Record<string, number>>): string {
+  return Object.entries(operations)
+    .map(([operation, calls]) => `${operation} ${calls}`)
+    .join(', ');
+}
+
 function interactionsTable(interactions: readonly InteractionFigures[]): string {
   return table([
     ['interaction', 'route', 'p50 ms', 'p99 ms', 'DynamoDB requests', 'target', 'RCU', 'WCU', 'operations'],
@@ -190,9 +197,7 @@ function interactionsTable(interactions: readonly InteractionFigures[]): string 
       figures.maxRequestsTarget === undefined ? '' : `≤ ${figures.maxRequestsTarget}`,
       figures.dynamodb.readCapacityUnits,
       figures.dynamodb.writeCapacityUnits,
-      Object.entries(figures.dynamodb.operations)
-        .map(([operation, calls]) => `${operation} ${calls}`)
-        .join(', '),
+      operationsText(figures.dynamodb.operations),
     ]),
   ]);
 }
@@ -255,9 +260,7 @@ function transactionsTable(transactions: TransactionFigures): string {
       size.perEntry.requests,
       size.perEntry.readCapacityUnits,
       size.perEntry.writeCapacityUnits,
-      Object.entries(size.dynamodb.operations)
-        .map(([operation, calls]) => `${operation} ${calls}`)
-        .join(', '),
+      operationsText(size.dynamodb.operations),
     ]),
   ]);
 }
