@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // One DynamoDB Local and one table for the whole run; workers get its address via inject().
+    // One DynamoDB Local, one table and one OpenSearch node for the whole run; workers get their
+    // addresses via inject().
     globalSetup: ['test/support/global-setup.ts'],
     setupFiles: ['test/support/handler-env.ts'],
     // Real DynamoDB Local behind every storage test: generous, never tuned to a machine's speed.

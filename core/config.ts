@@ -22,6 +22,26 @@ export interface RuntimeConfig {
   readonly defaultPageSize: number;
   /** Most resources of one type the DynamoDB search engine reads for one query before refusing it. */
   readonly maxSearchScan: number;
+  /** The search index the stream processor keeps; undefined: search runs on DynamoDB only. */
+  readonly openSearch: OpenSearchConfig | undefined;
+  /** Where change and audit events are published; undefined topics: not published (local runs without SNS). */
+  readonly events: EventsConfig;
+}
+
+export interface OpenSearchConfig {
+  /** `https://domain-endpoint` deployed; a local node's `http://127.0.0.1:N` (user:password@ allowed). */
+  readonly url: string;
+  /** The index (or alias) of current resources of every tenant. */
+  readonly index: string;
+  /** `sigv4` signs requests with the function's IAM role (Amazon OpenSearch Service). */
+  readonly auth: 'sigv4' | 'none';
+}
+
+export interface EventsConfig {
+  readonly changeTopicArn: string | undefined;
+  readonly auditTopicArn: string | undefined;
+  /** Set only for a local SNS emulator. */
+  readonly snsEndpoint: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -82,7 +102,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     maxPageSize,
     defaultPageSize: Math.min(positiveInt(env, 'FHIR_DEFAULT_PAGE_SIZE', 20), maxPageSize),
     maxSearchScan: positiveInt(env, 'FHIR_SEARCH_MAX_SCAN', 10_000),
+    openSearch: openSearchConfig(env),
+    events: {
+      changeTopicArn: env.FHIR_CHANGE_TOPIC_ARN || undefined,
+      auditTopicArn: env.FHIR_AUDIT_TOPIC_ARN || undefined,
+      snsEndpoint: env.SNS_ENDPOINT || undefined,
+    },
   };
+}
+
+function openSearchConfig(env: NodeJS.ProcessEnv): OpenSearchConfig | undefined {
+  const url = env.OPENSEARCH_URL;
+  if (!url) {
+    return undefined;
+  }
+  try {
+    new URL(url);
+  } catch {
+    throw new ConfigError(`OPENSEARCH_URL must be a URL, got "${url}"`);
+  }
+  // Signed by default inside Lambda (Amazon OpenSearch Service), plain elsewhere (a local node).
+  const auth = env.OPENSEARCH_AUTH ?? (env.AWS_LAMBDA_FUNCTION_NAME ? 'sigv4' : 'none');
+  if (auth !== 'sigv4' && auth !== 'none') {
+    throw new ConfigError(`OPENSEARCH_AUTH must be "sigv4" or "none", got "${auth}"`);
+  }
+  return { url, index: env.OPENSEARCH_INDEX || 'fhir-resources', auth };
 }
 
 let cached: RuntimeConfig | undefined;

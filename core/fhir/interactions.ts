@@ -19,6 +19,8 @@ export interface FhirContext {
   readonly repository: ResourceRepository;
   readonly searchEngine: SearchEngine;
   readonly tenant: TenantId;
+  /** The authenticated caller, recorded on every version it writes (audit's "who"). */
+  readonly principal?: string;
 }
 
 export interface SearchRequest {
@@ -102,7 +104,7 @@ export async function createResource(context: FhirContext, resourceType: string 
   const resource = resourceToCreate(type, body);
   assertValidResource(resource);
   const key = { tenant: context.tenant, resourceType: type, id: resource.id };
-  const result = await context.repository.write(key, { presume: 'absent' }, (current) => {
+  const result = await context.repository.write(key, { presume: 'absent', author: context.principal }, (current) => {
     if (current) {
       throw FhirError.conflict(`Generated id ${describe(key)} already exists`);
     }
@@ -147,7 +149,7 @@ export async function updateResource(
   const key = resourceKey(context, resourceType, id);
   const resource = resourceToUpdate(key, body);
   assertValidResource(resource);
-  const result = await context.repository.write(key, { ifMatch, presume: ifMatch === undefined ? undefined : 'ifMatch' }, (current) => {
+  const result = await context.repository.write(key, { ifMatch, presume: ifMatch === undefined ? undefined : 'ifMatch', author: context.principal }, (current) => {
     assertIfMatch(key, current, ifMatch);
     return { kind: 'write', method: 'PUT', resource };
   });
@@ -163,7 +165,7 @@ export async function patchResource(
 ): Promise<ResourceVersion> {
   const key = resourceKey(context, resourceType, id);
   const operations = parseJsonPatch(body);
-  const result = await context.repository.write(key, { ifMatch }, (current) => {
+  const result = await context.repository.write(key, { ifMatch, author: context.principal }, (current) => {
     const patched = patchedResource(key, requireLive(key, current), operations);
     assertValidResource(patched);
     return { kind: 'write', method: 'PATCH', resource: patched };
@@ -188,7 +190,7 @@ export function patchedResource(key: ResourceKey, existing: Resource, operations
 /** Deletes by writing a deletion version. Deleting a deleted resource changes nothing. */
 export async function deleteResource(context: FhirContext, resourceType: string | undefined, id: string | undefined, ifMatch: number | undefined): Promise<WriteResult> {
   const key = resourceKey(context, resourceType, id);
-  return context.repository.write(key, { ifMatch, presume: ifMatch === undefined ? undefined : 'ifMatch' }, (current) => {
+  return context.repository.write(key, { ifMatch, presume: ifMatch === undefined ? undefined : 'ifMatch', author: context.principal }, (current) => {
     if (!current) {
       throw FhirError.notFound(`${describe(key)} not found`);
     }

@@ -96,7 +96,7 @@ export async function processTransaction(context: FhirContext, entries: readonly
   }
 
   const versions = await context.repository.commitAtomically(
-    planned.map(({ target, state, content }) => ({ key: target.key, state, method: target.method, resource: content })),
+    planned.map(({ target, state, content }) => ({ key: target.key, state, method: target.method, resource: content, author: context.principal })),
   );
 
   const responses = new Map<number, BundleEntry>();

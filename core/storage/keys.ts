@@ -17,6 +17,10 @@
  * A large transaction has its own partition (no hot partition):
  *   PK = TENANT#{tenant}#TRANSACTION#{txId}   SK = TRANSACTION   its status: small, read by readers
  *                                             SK = RESOURCES     the resources it writes
+ *
+ * Audit records (AuditEvents of reads and writes), one partition per tenant, UTC day and shard,
+ * in time order, so "tenant X between T1 and T2" reads only the partitions of those days:
+ *   PK = TENANT#{tenant}#AUDIT#{yyyy-mm-dd}#{shard}   SK = {recorded}#{eventId}
  */
 import { createHash } from 'node:crypto';
 import type { TenantId } from '../tenant.js';
@@ -28,6 +32,12 @@ export const VERSION_SK_PREFIX = 'VERSION#';
 
 export function resourcePK(tenant: TenantId, resourceType: string, id: string): string {
   return `TENANT#${tenant}#RESOURCE#${resourceType}#${id}`;
+}
+
+/** The tenant, type and id of a resource partition key; undefined for every other partition. */
+export function parseResourcePK(pk: string): { tenant: TenantId; resourceType: string; id: string } | undefined {
+  const match = /^TENANT#([^#]+)#RESOURCE#([^#]+)#([^#]+)$/.exec(pk);
+  return match ? { tenant: match[1] as TenantId, resourceType: match[2], id: match[3] } : undefined;
 }
 
 export function versionSK(version: number): string {
@@ -43,6 +53,12 @@ export const STAGED_SK = 'STAGED';
 
 export function transactionPK(tenant: TenantId, txId: string): string {
   return `TENANT#${tenant}#TRANSACTION#${txId}`;
+}
+
+/** The tenant of a transaction partition key; undefined for every other partition. */
+export function parseTransactionPK(pk: string): { tenant: TenantId } | undefined {
+  const match = /^TENANT#([^#]+)#TRANSACTION#[^#]+$/.exec(pk);
+  return match ? { tenant: match[1] as TenantId } : undefined;
 }
 
 export const TRANSACTION_SK = 'TRANSACTION';
@@ -111,4 +127,26 @@ export function gsi1LookupOverflow(tenant: TenantId, resourceType: string, id: s
 
 export function gsi1LookupOverflowPartition(tenant: TenantId, resourceType: string): string {
   return `TENANT#${tenant}#LOOKUP#${resourceType}#*OVERFLOW*`;
+}
+
+/**
+ * Shards per tenant-day of audit records: one partition takes about 1,000 writes/s, so a tenant
+ * can record up to ~AUDIT_SHARDS thousand audited requests per second; a time-range query reads
+ * every shard of each day in parallel.
+ */
+export const AUDIT_SHARDS = 4;
+
+export function auditPK(tenant: TenantId, day: string, shard: number): string {
+  return `TENANT#${tenant}#AUDIT#${day}#${shard}`;
+}
+
+/** Records sort by time; the event id makes the key unique and a replayed write idempotent. */
+export function auditSK(recorded: string, eventId: string): string {
+  return `${recorded}#${eventId}`;
+}
+
+/** The tenant of an audit partition key; undefined for every other partition. */
+export function parseAuditPK(pk: string): { tenant: TenantId } | undefined {
+  const match = /^TENANT#([^#]+)#AUDIT#/.exec(pk);
+  return match ? { tenant: match[1] as TenantId } : undefined;
 }

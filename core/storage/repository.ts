@@ -91,6 +91,8 @@ export interface PlannedWrite {
   readonly method: WriteMethod;
   /** The new content; undefined writes a deletion. */
   readonly resource?: Resource;
+  /** The authenticated principal, recorded on the version for audit. */
+  readonly author?: string;
 }
 
 class StaleStateError extends Error {
@@ -158,7 +160,7 @@ export class ResourceRepository {
    */
   async write(
     key: ResourceKey,
-    options: { ifMatch?: number; presume?: 'absent' | 'ifMatch' },
+    options: { ifMatch?: number; presume?: 'absent' | 'ifMatch'; author?: string },
     plan: (current: ResourceVersion | undefined) => WritePlan,
   ): Promise<WriteResult> {
     let state: KnownState;
@@ -180,7 +182,7 @@ export class ResourceRepository {
         return { version: decision.result, previous: current, written: false };
       }
       try {
-        const planned = planVersion(key, state, decision.method, decision.resource);
+        const planned = planVersion(key, state, decision.method, decision.resource, options.author);
         try {
           await this.client.send(new TransactWriteCommand({ TransactItems: directWriteItems(this.tableName, planned) }));
         } catch (error) {
@@ -361,7 +363,7 @@ export class ResourceRepository {
    * protocol of transaction-log.ts.
    */
   async commitAtomically(writes: readonly PlannedWrite[]): Promise<ResourceVersion[]> {
-    const planned = writes.map((write) => planVersion(write.key, write.state, write.method, write.resource));
+    const planned = writes.map((write) => planVersion(write.key, write.state, write.method, write.resource, write.author));
     if (planned.length > 0) {
       await this.log.commit(writes[0].key.tenant, planned);
     }

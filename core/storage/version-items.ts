@@ -34,6 +34,8 @@ export interface ResourceVersion {
   readonly deleted: boolean;
   readonly method: WriteMethod;
   readonly resource?: Resource;
+  /** Who wrote it (the authenticated principal), for audit; absent on versions written before it was recorded. */
+  readonly author?: string;
 }
 
 export interface ResourceKey {
@@ -63,6 +65,7 @@ export interface StoredItem {
   lookups?: string[];
   /** The open transaction staging the next version (on CURRENT), or this one (on VERSION). */
   pendingTx?: string;
+  author?: string;
 }
 
 /** The CURRENT item of a resource that an open transaction creates: its keys and the marker only. */
@@ -92,7 +95,7 @@ export interface PlannedVersion {
 }
 
 /** The next version of `key` after `state`: version number, lastUpdated and meta are the server's. */
-export function planVersion(key: ResourceKey, state: KnownState, method: WriteMethod, content: Resource | undefined): PlannedVersion {
+export function planVersion(key: ResourceKey, state: KnownState, method: WriteMethod, content: Resource | undefined, author: string | undefined): PlannedVersion {
   const current = state.kind === 'present' ? state.current : undefined;
   const version = (current?.version ?? 0) + 1;
   const lastUpdated = nextTimestamp(current?.lastUpdated);
@@ -107,6 +110,7 @@ export function planVersion(key: ResourceKey, state: KnownState, method: WriteMe
     deleted: !resource,
     method,
     body: resource && encodeBody(resource),
+    ...(author === undefined ? {} : { author }),
   };
   return planned(key, state, stored, resource);
 }
@@ -123,6 +127,7 @@ export function stagedVersion(key: ResourceKey, current: TableItem, staged: Stor
     deleted: staged.deleted,
     method: staged.method,
     body: staged.body,
+    ...(staged.author === undefined ? {} : { author: staged.author }),
   };
   return planned(key, isPlaceholder(current) ? { kind: 'absent' } : stateOf(current), stored, staged.body && decodeBody(staged.body));
 }
@@ -272,6 +277,7 @@ export function toVersion(item: StoredItem, decoded?: Resource): ResourceVersion
     deleted: item.deleted,
     method: item.method,
     resource: decoded ?? (item.body ? decodeBody(item.body) : undefined),
+    ...(item.author === undefined ? {} : { author: item.author }),
   };
 }
 

@@ -20,3 +20,16 @@ export function tenantOf(event: APIGatewayProxyEvent, config: RuntimeConfig): Te
   }
   return parseTenantId(claimed);
 }
+
+/**
+ * Who is calling, for audit: the verified `sub` claim (or a Lambda authorizer's `principalId`);
+ * in local-dev mode `X-User`, else `local-developer`. Never trusted for access decisions.
+ */
+export function principalOf(event: APIGatewayProxyEvent, config: RuntimeConfig): string {
+  if (config.authMode === 'local-dev') {
+    return headersOf(event)['x-user'] || 'local-developer';
+  }
+  const authorizer = event.requestContext?.authorizer as { claims?: Record<string, unknown>; principalId?: unknown } | null | undefined;
+  const subject = authorizer?.claims?.sub ?? authorizer?.claims?.client_id ?? authorizer?.principalId;
+  return typeof subject === 'string' && subject ? subject : 'unknown';
+}

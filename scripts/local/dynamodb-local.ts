@@ -113,7 +113,7 @@ async function createdDir(dir: string): Promise<string> {
 }
 
 /** Asks the OS for a free port; the tiny window before Java binds it is acceptable locally. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
