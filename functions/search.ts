@@ -28,6 +28,7 @@ export const handler = fhirHandler(async (event, context) => {
     defaultCount: context.config.defaultPageSize,
     maxCount: context.config.maxPageSize,
   });
+  context.accessed.push(...[...result.matches, ...result.included].map((resource) => `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`));
   const ignored = new Set(query.ignored.map((entry) => entry.name));
   const outcome =
     query.ignored.length > 0
@@ -36,4 +37,4 @@ export const handler = fhirHandler(async (event, context) => {
   const links = pageLinks(event, parameters, { cursor: query.cursor, count: query.count }, result, (name) => !ignored.has(name));
   const shown = (resources: typeof result.matches) => resources.map((resource) => subset(resource, query));
   return jsonResponse(200, searchsetBundle(baseUrlOf(event), { ...result, matches: shown(result.matches), included: shown(result.included), outcome }, links));
-});
+}, { audit: (event) => (event.pathParameters?.resourceType === undefined ? 'search-system' : 'search-type') });

@@ -1,4 +1,5 @@
 import { vreadResource } from '../core/fhir/interactions.js';
+import { versionReference } from '../core/fhir/bundles.js';
 import { fhirHandler } from './lib/fhir-handler.js';
 import { jsonResponse, versionHeaders } from './lib/http.js';
 
@@ -6,5 +7,6 @@ import { jsonResponse, versionHeaders } from './lib/http.js';
 export const handler = fhirHandler(async (event, context) => {
   const { resourceType, id, versionId } = event.pathParameters ?? {};
   const version = await vreadResource(context, resourceType, id, versionId);
+  context.accessed.push(versionReference(version));
   return jsonResponse(200, version.resource, versionHeaders(version));
-});
+}, { audit: () => 'vread' });

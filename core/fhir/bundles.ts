@@ -33,6 +33,11 @@ function links(pageLinks: PageLinks): BundleLink[] {
   ];
 }
 
+/** `Type/id/_history/n`: a version as a reference (history entries, audit records). */
+export function versionReference(version: { resourceType: string; id: string; version: number }): string {
+  return `${version.resourceType}/${version.id}/_history/${version.version}`;
+}
+
 export function historyBundle(baseUrl: string, versions: ResourceVersion[], pageLinks: PageLinks): Bundle {
   return {
     resourceType: 'Bundle',
