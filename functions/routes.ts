@@ -38,6 +38,9 @@ export const FUNCTIONS = {
   bundle: { module: 'bundle', memoryMB: 2048, timeoutSeconds: 60 },
 } as const satisfies Record<string, FunctionSpec>;
 
+/** Not a route: the consumer of the table's stream (infra/stream.ts, the local stream poller). */
+export const STREAM_PROCESSOR = { module: 'stream-processor', memoryMB: 512, timeoutSeconds: 60 } as const satisfies FunctionSpec;
+
 export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/metadata', function: FUNCTIONS.metadata },
   { method: 'GET', path: '/', function: FUNCTIONS.search },

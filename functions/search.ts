@@ -27,7 +27,7 @@ export const handler = fhirHandler(async (event, context) => {
     strict: preferences(event).handling === 'strict',
     defaultCount: context.config.defaultPageSize,
     maxCount: context.config.maxPageSize,
-  });
+  }, context.searchRouter);
   context.accessed.push(...[...result.matches, ...result.included].map((resource) => `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`));
   const ignored = new Set(query.ignored.map((entry) => entry.name));
   const outcome =

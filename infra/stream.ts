@@ -1,8 +1,7 @@
+import { STREAM_PROCESSOR } from '../functions/routes';
 import type { EventTopics } from './events';
 import { searchAccess, searchEnvironment } from './search';
 
-// Memory / timeout seeds from the brief.
-const STREAM_PROCESSOR = { memoryMB: 512, timeoutSeconds: 60 } as const;
 const BATCH_SIZE = 100;
 const MAX_RETRY_ATTEMPTS = 10;
 const FOURTEEN_DAYS_SECONDS = 14 * 24 * 60 * 60;
@@ -30,7 +29,7 @@ export function createStreamProcessor(table: sst.aws.Dynamo, search: sst.aws.Ope
   const subscriber = table.subscribe(
     'FhirStreamProcessor',
     {
-      handler: 'functions/stream-processor.handler',
+      handler: `functions/${STREAM_PROCESSOR.module}.handler`,
       runtime: 'nodejs22.x',
       memory: `${STREAM_PROCESSOR.memoryMB} MB`,
       timeout: `${STREAM_PROCESSOR.timeoutSeconds} seconds`,

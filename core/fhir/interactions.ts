@@ -17,6 +17,7 @@ import { assertValidResource, validateResource } from './validation.js';
 
 export interface FhirContext {
   readonly repository: ResourceRepository;
+  /** The table's engine: strongly consistent, used wherever a search decides a write. */
   readonly searchEngine: SearchEngine;
   readonly tenant: TenantId;
   /** The authenticated caller, recorded on every version it writes (audit's "who"). */
@@ -211,10 +212,17 @@ export async function typeHistory(context: FhirContext, resourceType: string | u
   return context.repository.typeHistory(context.tenant, assertResourceType(resourceType), page);
 }
 
-/** Type, compartment and system search (R4 search.html). */
-export async function searchResources(context: FhirContext, request: SearchRequest): Promise<{ query: SearchQuery; result: SearchResult }> {
+/**
+ * Type, compartment and system search (R4 search.html), on the table's strongly consistent
+ * engine unless the caller passes another (the search handler passes the OpenSearch router).
+ */
+export async function searchResources(
+  context: FhirContext,
+  request: SearchRequest,
+  engine: SearchEngine = context.searchEngine,
+): Promise<{ query: SearchQuery; result: SearchResult }> {
   const query = parseSearchRequest(request);
-  return { query, result: await context.searchEngine.search(context.tenant, query) };
+  return { query, result: await engine.search(context.tenant, query) };
 }
 
 /** A search request checked and parsed, without running it: every malformed part is a 400 here. */

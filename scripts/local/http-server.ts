@@ -349,7 +349,8 @@ function apiGatewayTime(date: Date): string {
   return `${day}/${month}/${year}:${time} +0000`;
 }
 
-function lambdaContext(spec: FunctionSpec): Context {
+/** The Lambda context a function gets when invoked locally (API routes, the stream poller). */
+export function lambdaContext(spec: FunctionSpec): Context {
   const deadline = Date.now() + spec.timeoutSeconds * 1000;
   const region = process.env.AWS_REGION ?? 'us-east-1';
   const unsupported = () => {
