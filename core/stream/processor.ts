@@ -1,0 +1,186 @@
+/**
+ * The stream processor's work on one batch of the table's stream: index every resource change
+ * into OpenSearch, record an AuditEvent for it, publish a change event, and publish every new
+ * audit record (of writes and of reads) to the audit topic.
+ *
+ * The batch is handled in bulk (one bulk request, one batch of audit writes, PublishBatch) and
+ * the result says which records failed, so the caller reports exactly those and the event source
+ * retries from the first of them. Every step is idempotent under retry: indexing is versioned,
+ * audit keys are derived from the version, and events carry stable ids for de-duplication.
+ */
+import type { AuditEvent } from '@medplum/fhirtypes';
+import type { TenantId } from '../tenant.js';
+import { auditEvent, type AuditedInteraction, writeAuditId, uuidFrom } from '../audit/audit-event.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { EventPublisher, OutgoingEvent } from '../events/publisher.js';
+import type { ResourceIndexer } from '../search/opensearch/indexer.js';
+import { versionReference } from '../fhir/bundles.js';
+import { type ResourceChange, type StreamChange, type TableStreamRecord, streamChangeOf } from './changes.js';
+
+export interface StreamProcessorDependencies {
+  /** Absent when no OpenSearch is configured: changes are then only audited and published. */
+  readonly indexer?: ResourceIndexer;
+  readonly auditLog: AuditLog;
+  readonly publisher: EventPublisher;
+  /** Finishes a tenant's abandoned large transactions (repository.recoverTransactions). */
+  readonly recoverTransactions?: (tenant: TenantId) => Promise<unknown>;
+  readonly now?: () => number;
+}
+
+/** A tenant's abandoned transactions are looked for at most this often per process. */
+const RECOVERY_INTERVAL_MS = 60_000;
+
+/** Why each failed record failed, by sequence number; records not in the map succeeded. */
+export type BatchFailures = Map<string, Error>;
+
+export class StreamProcessor {
+  private readonly lastRecovery = new Map<TenantId, number>();
+
+  constructor(private readonly dependencies: StreamProcessorDependencies) {}
+
+  async process(records: readonly TableStreamRecord[]): Promise<BatchFailures> {
+    const failures: BatchFailures = new Map();
+    const classified: { record: TableStreamRecord; change: StreamChange }[] = [];
+    for (const record of records) {
+      try {
+        const change = streamChangeOf(record);
+        if (change) {
+          classified.push({ record, change });
+        }
+      } catch (error) {
+        failures.set(record.sequenceNumber, error as Error);
+      }
+    }
+    const resources = classified.flatMap((item) => (item.change.kind === 'resource' ? [{ record: item.record, change: item.change.change }] : []));
+    const audits = classified.flatMap((item) => (item.change.kind === 'audit' ? [{ record: item.record, event: item.change.event, tenant: item.change.tenant }] : []));
+
+    await this.index(resources, failures);
+    await this.auditWrites(resources.filter(({ record }) => !failures.has(record.sequenceNumber)), failures);
+
+    const outgoing: { record: TableStreamRecord; event: OutgoingEvent }[] = [
+      ...resources.filter(({ record }) => !failures.has(record.sequenceNumber)).map(({ record, change }) => ({ record, event: changeEvent(change) })),
+      ...audits.map(({ record, event, tenant }) => ({ record, event: auditTopicEvent(tenant, event) })),
+    ];
+    const published = await this.dependencies.publisher.publish(outgoing.map(({ event }) => event));
+    published.forEach((error, index) => {
+      if (error) {
+        failures.set(outgoing[index].record.sequenceNumber, error);
+      }
+    });
+
+    await this.recover(classified.flatMap(({ change }) => (change.kind === 'transaction' ? [change.tenant] : change.kind === 'resource' ? [change.change.tenant] : [])));
+    return failures;
+  }
+
+  private async index(resources: readonly { record: TableStreamRecord; change: ResourceChange }[], failures: BatchFailures): Promise<void> {
+    const { indexer } = this.dependencies;
+    if (!indexer || resources.length === 0) {
+      return;
+    }
+    try {
+      const results = await indexer.apply(
+        resources.map(({ change }) => ({ tenant: change.tenant, resourceType: change.resourceType, id: change.id, version: change.version, resource: change.resource })),
+      );
+      results.forEach((error, index) => {
+        if (error) {
+          failures.set(resources[index].record.sequenceNumber, error);
+        }
+      });
+    } catch (error) {
+      // OpenSearch unreachable: every change waits for the retry.
+      for (const { record } of resources) {
+        failures.set(record.sequenceNumber, error as Error);
+      }
+    }
+  }
+
+  /** Stores the AuditEvent of each write; the stream brings each record back to be published. */
+  private async auditWrites(resources: readonly { record: TableStreamRecord; change: ResourceChange }[], failures: BatchFailures): Promise<void> {
+    if (resources.length === 0) {
+      return;
+    }
+    try {
+      await this.dependencies.auditLog.recordMany(resources.map(({ change }) => ({ tenant: change.tenant, event: writeAudit(change) })));
+    } catch (error) {
+      for (const { record } of resources) {
+        failures.set(record.sequenceNumber, error as Error);
+      }
+    }
+  }
+
+  /** Sweeps abandoned transactions of the tenants seen, at most once a minute each; a failed sweep is retried next time. */
+  private async recover(tenants: readonly TenantId[]): Promise<void> {
+    const { recoverTransactions } = this.dependencies;
+    if (!recoverTransactions) {
+      return;
+    }
+    const now = (this.dependencies.now ?? Date.now)();
+    const due = [...new Set(tenants)].filter((tenant) => now - (this.lastRecovery.get(tenant) ?? -Infinity) >= RECOVERY_INTERVAL_MS);
+    for (const tenant of due) {
+      this.lastRecovery.set(tenant, now);
+    }
+    await Promise.all(due.map((tenant) => recoverTransactions(tenant).catch(() => this.lastRecovery.delete(tenant))));
+  }
+}
+
+const WRITE_INTERACTIONS: Record<ResourceChange['method'], AuditedInteraction> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+
+export function writeAudit(change: ResourceChange): AuditEvent {
+  return auditEvent({
+    id: writeAuditId(change.tenant, versionReference(change)),
+    tenant: change.tenant,
+    // An update that created the resource is audited as what it did.
+    interaction: change.action === 'create' ? 'create' : WRITE_INTERACTIONS[change.method],
+    recorded: change.lastUpdated,
+    status: change.action === 'create' ? 201 : 200,
+    principal: change.author ?? 'unknown',
+    entities: [versionReference(change)],
+  });
+}
+
+/** SNS caps a message at 256 KB: larger resources are announced without their body. */
+const MAX_EMBEDDED_RESOURCE_CHARS = 200_000;
+
+export function changeEvent(change: ResourceChange): OutgoingEvent {
+  const resourceJson = change.resource && JSON.stringify(change.resource);
+  const embedded = resourceJson !== undefined && resourceJson.length <= MAX_EMBEDDED_RESOURCE_CHARS;
+  const eventId = uuidFrom(`change|${change.tenant}|${versionReference(change)}`);
+  return {
+    topic: 'changes',
+    eventId,
+    tenantId: change.tenant,
+    resourceType: change.resourceType,
+    action: change.action,
+    body: {
+      eventId,
+      tenantId: change.tenant,
+      action: change.action,
+      resourceType: change.resourceType,
+      id: change.id,
+      versionId: String(change.version),
+      lastUpdated: change.lastUpdated,
+      author: change.author,
+      reference: versionReference(change),
+      ...(embedded ? { resource: change.resource } : {}),
+    },
+  };
+}
+
+function auditTopicEvent(tenant: TenantId, event: AuditEvent): OutgoingEvent {
+  const what = event.entity?.find((entity) => entity.what?.reference)?.what?.reference;
+  return {
+    topic: 'audit',
+    eventId: event.id as string,
+    tenantId: tenant,
+    // A search or history names its type in its query's path; a read in the resource it read.
+    resourceType: auditedType(event) ?? what?.split('/')[0] ?? 'none',
+    action: event.subtype?.[0]?.code ?? 'unknown',
+    body: event,
+  };
+}
+
+function auditedType(event: AuditEvent): string | undefined {
+  const query = event.entity?.find((entity) => entity.query)?.query;
+  const path = query ? Buffer.from(query, 'base64').toString('utf8') : undefined;
+  return path?.match(/^\/?([A-Z][A-Za-z]+)/)?.[1];
+}
