@@ -31,7 +31,12 @@ export const CURRENT_SK = 'CURRENT';
 export const VERSION_SK_PREFIX = 'VERSION#';
 
 export function resourcePK(tenant: TenantId, resourceType: string, id: string): string {
-  return `TENANT#${tenant}#RESOURCE#${resourceType}#${id}`;
+  return `${resourcePKPrefix(tenant)}${resourceType}#${id}`;
+}
+
+/** What every resource partition key of a tenant starts with. */
+export function resourcePKPrefix(tenant: TenantId): string {
+  return `TENANT#${tenant}#RESOURCE#`;
 }
 
 /** The tenant, type and id of a resource partition key; undefined for every other partition. */

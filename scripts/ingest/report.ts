@@ -39,7 +39,8 @@ export function writePlanLine(out: ProgressOutput, plan: PlanFigures): void {
   );
 }
 
-export function startProgress(out: ProgressOutput, total: number): Progress {
+/** A progress bar over `total` things called `noun` (ingest, reindex). */
+export function startProgress(out: ProgressOutput, total: number, noun = 'resources'): Progress {
   const started = performance.now();
   let done = 0;
   let drawnAt = started;
@@ -51,9 +52,9 @@ export function startProgress(out: ProgressOutput, total: number): Progress {
     const rate = seconds > 0 ? done / seconds : 0;
     const eta = done === total ? '0 s' : rate > 0 ? formatDuration(((total - done) / rate) * 1000) : '?';
     const fraction = total === 0 ? 1 : done / total;
-    const text = `${count(done)}/${count(total)} resources ${Math.floor(fraction * 100)}%  ${count(Math.round(rate))}/s  ETA ${eta}`;
+    const text = `${count(done)}/${count(total)} ${noun} ${Math.floor(Math.min(1, fraction) * 100)}%  ${count(Math.round(rate))}/s  ETA ${eta}`;
     if (out.isTTY) {
-      const filled = Math.round(fraction * BAR_WIDTH);
+      const filled = Math.round(Math.min(1, fraction) * BAR_WIDTH);
       out.write(`\r[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${text}\x1b[K${final ? '\n' : ''}`);
     } else {
       out.write(`${text}\n`);
@@ -76,6 +77,10 @@ export function startProgress(out: ProgressOutput, total: number): Progress {
       }
     },
   };
+}
+
+export function formatCount(value: number): string {
+  return count(value);
 }
 
 export function formatSummary(summary: IngestSummary): string {

@@ -4,6 +4,8 @@
  */
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Client } from '@opensearch-project/opensearch';
+import { CURRENT_SK, resourcePKPrefix } from '../../core/storage/keys.js';
+import type { TenantId } from '../../core/tenant.js';
 
 export async function tableVersions(client: DynamoDBDocumentClient, tableName: string, tenant: string): Promise<Record<string, number>> {
   const versions: Record<string, number> = {};
@@ -13,7 +15,7 @@ export async function tableVersions(client: DynamoDBDocumentClient, tableName: s
       new ScanCommand({
         TableName: tableName,
         FilterExpression: 'begins_with(PK, :prefix) AND SK = :current AND attribute_exists(version)',
-        ExpressionAttributeValues: { ':prefix': `TENANT#${tenant}#RESOURCE#`, ':current': 'CURRENT' },
+        ExpressionAttributeValues: { ':prefix': resourcePKPrefix(tenant as TenantId), ':current': CURRENT_SK },
         ConsistentRead: true,
         ExclusiveStartKey: start,
       }),
