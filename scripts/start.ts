@@ -1,26 +1,37 @@
 /**
- * `npm start`: the whole backend on this machine — DynamoDB Local, the table, and the HTTP server
- * that turns requests into API Gateway proxy events for the real handlers.
+ * `npm start`: the whole backend on this machine — DynamoDB Local and the table, the HTTP server
+ * that turns requests into API Gateway proxy events for the real handlers, the stream poller
+ * that feeds the table's stream to the real stream-processor handler, SNS/SQS (fauxqs) for its
+ * change and audit events, and OpenSearch: `$OPENSEARCH_URL` if set, else a local node when Java
+ * and Maven are present (`--no-opensearch` to skip), else none — search then runs on DynamoDB.
  *
- *   npm start -- [--port 3000] [--data-dir [.data/dynamodb]]
+ *   npm start -- [--port 3000] [--data-dir [.data]] [--no-opensearch]
  *
- * Tables live in memory unless `--data-dir` is given. The table is `$FHIR_TABLE_NAME`, default
+ * Data lives in memory unless `--data-dir` is given. The table is `$FHIR_TABLE_NAME`, default
  * `fhir-local`; the port `--port`, else `$PORT`, else 3000.
  */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startDynamoDbLocal, localHandlerEnv, type DynamoDbLocal } from './local/dynamodb-local.js';
-import { startLocalApi, type LocalApi } from './local/http-server.js';
+import { loadConfig } from '../core/config.js';
+import { openSearchClient } from '../core/search/opensearch/client.js';
+import { ensureIndex } from '../core/search/opensearch/mapping.js';
+import { startDynamoDbLocal, localHandlerEnv } from './local/dynamodb-local.js';
+import { startLocalApi } from './local/http-server.js';
+import { startLocalMessaging } from './local/messaging.js';
+import { startLocalOpenSearch } from './local/opensearch.js';
+import { startLocalStreamProcessing } from './local/stream-processing.js';
 import { ensureLocalTable } from './local/table.js';
 import { prepare } from './prepare.js';
 
 const DEFAULT_PORT = 3000;
-const DEFAULT_DATA_DIR = '.data/dynamodb';
+const DEFAULT_DATA_DIR = '.data';
 const DEFAULT_TABLE = 'fhir-local';
 
 interface StartOptions {
   readonly port: number;
   readonly dataDir: string | undefined;
   readonly tableName: string;
+  readonly openSearch: boolean;
 }
 
 function startOptions(args: string[], env: NodeJS.ProcessEnv): StartOptions {
@@ -29,11 +40,12 @@ function startOptions(args: string[], env: NodeJS.ProcessEnv): StartOptions {
   const { values, positionals } = parseArgs({
     args,
     strict: false,
-    options: { port: { type: 'string' }, 'data-dir': { type: 'string' } },
+    options: { port: { type: 'string' }, 'data-dir': { type: 'string' }, 'no-opensearch': { type: 'boolean' } },
   });
-  const unknown = [...Object.keys(values).filter((name) => name !== 'port' && name !== 'data-dir').map((name) => `--${name}`), ...positionals];
+  const known = new Set(['port', 'data-dir', 'no-opensearch']);
+  const unknown = [...Object.keys(values).filter((name) => !known.has(name)).map((name) => `--${name}`), ...positionals];
   if (unknown.length > 0) {
-    throw new Error(`Unexpected argument ${unknown.join(', ')}; usage: npm start -- [--port N] [--data-dir [dir]]`);
+    throw new Error(`Unexpected argument ${unknown.join(', ')}; usage: npm start -- [--port N] [--data-dir [dir]] [--no-opensearch]`);
   }
   const port = values.port ?? env.PORT ?? String(DEFAULT_PORT);
   if (typeof port !== 'string' || !/^\d{1,5}$/.test(port) || Number(port) > 65535) {
@@ -41,22 +53,74 @@ function startOptions(args: string[], env: NodeJS.ProcessEnv): StartOptions {
   }
   const dataDirFlag = values['data-dir'];
   const dataDir = dataDirFlag === undefined ? undefined : typeof dataDirFlag === 'string' ? dataDirFlag : DEFAULT_DATA_DIR;
-  return { port: Number(port), dataDir, tableName: env.FHIR_TABLE_NAME || DEFAULT_TABLE };
+  return { port: Number(port), dataDir, tableName: env.FHIR_TABLE_NAME || DEFAULT_TABLE, openSearch: values['no-opensearch'] !== true };
 }
 
-async function start(options: StartOptions): Promise<{ database: DynamoDbLocal; api: LocalApi }> {
-  await prepare();
-  const database = await startDynamoDbLocal({ dataDir: options.dataDir });
-  try {
-    // The handlers read their configuration from the environment, as deployed.
-    Object.assign(process.env, localHandlerEnv(database.endpoint, options.tableName));
-    await ensureLocalTable(database.endpoint, options.tableName);
-    const api = await startLocalApi({ port: options.port, host: '127.0.0.1' });
-    return { database, api };
-  } catch (error) {
-    await database.stop();
-    throw error;
+/** Everything started so far, stopped in reverse order; a failed start stops what it started. */
+class Running {
+  private readonly stops: (() => Promise<void>)[] = [];
+
+  add(stop: () => Promise<void>): void {
+    this.stops.unshift(stop);
   }
+
+  async stop(): Promise<void> {
+    for (const stop of this.stops) {
+      await stop().catch((error: unknown) => console.error(error));
+    }
+  }
+}
+
+async function start(options: StartOptions, running: Running): Promise<string[]> {
+  const prepared = await prepare();
+  const database = await startDynamoDbLocal({ dataDir: options.dataDir && join(options.dataDir, 'dynamodb') });
+  running.add(() => database.stop());
+  // The handlers read their configuration from the environment, as deployed.
+  Object.assign(process.env, localHandlerEnv(database.endpoint, options.tableName));
+  await ensureLocalTable(database.endpoint, options.tableName);
+
+  const messaging = await startLocalMessaging();
+  running.add(() => messaging.stop());
+  Object.assign(process.env, messaging.env);
+
+  const search = await startSearch(options, prepared.openSearchDir !== undefined, running);
+  if (search.url) {
+    process.env.OPENSEARCH_URL = search.url;
+    const config = loadConfig();
+    await ensureIndex(openSearchClient(config.openSearch!, config.region), config.openSearch!.index);
+  }
+
+  // A kept table already had its stream read by an earlier run: start at the end of it.
+  const poller = await startLocalStreamProcessing({ endpoint: database.endpoint, tableName: options.tableName, startingPosition: options.dataDir ? 'LATEST' : 'TRIM_HORIZON' });
+  running.add(() => poller.stop());
+  const api = await startLocalApi({ port: options.port, host: '127.0.0.1' });
+  running.add(() => api.close());
+
+  return [
+    `FHIR API     ${api.baseUrl}`,
+    `DynamoDB     ${database.endpoint} (table ${options.tableName}, ${options.dataDir ? `data in ${options.dataDir}` : 'in memory'})`,
+    `OpenSearch   ${search.description}`,
+    `Stream       poller → functions/stream-processor.ts (index, change and audit events)`,
+    `SNS/SQS      ${messaging.endpoint} (fauxqs); topics ${messaging.changeTopicArn}, ${messaging.auditTopicArn}`,
+    `Subscribe    aws --endpoint-url ${messaging.endpoint} sqs create-queue --queue-name mine, then sns subscribe --protocol sqs to a topic`,
+    `Try          curl -s ${api.baseUrl}/Patient -H 'X-Tenant-ID: demo' -H 'Content-Type: application/fhir+json' -d '{"resourceType":"Patient","name":[{"family":"Chalmers"}]}'`,
+  ];
+}
+
+/** OpenSearch at $OPENSEARCH_URL, else a local node if it can run, else none (and why). */
+async function startSearch(options: StartOptions, canRunLocal: boolean, running: Running): Promise<{ url?: string; description: string }> {
+  if (process.env.OPENSEARCH_URL) {
+    return { url: process.env.OPENSEARCH_URL, description: `${process.env.OPENSEARCH_URL} (OPENSEARCH_URL)` };
+  }
+  if (!options.openSearch) {
+    return { description: 'off (--no-opensearch): search runs on the DynamoDB engine' };
+  }
+  if (!canRunLocal) {
+    return { description: 'not available (needs Java and Maven, or OPENSEARCH_URL): search runs on the DynamoDB engine' };
+  }
+  const node = await startLocalOpenSearch({ dataDir: options.dataDir && join(options.dataDir, 'opensearch') });
+  running.add(() => node.stop());
+  return { url: node.url, description: `${node.url} (local node; searches other than _id, compartment and plain listings use it)` };
 }
 
 function stopOnSignal(stop: () => Promise<void>): void {
@@ -79,21 +143,13 @@ function stopOnSignal(stop: () => Promise<void>): void {
   process.on('SIGTERM', onSignal);
 }
 
+const running = new Running();
 try {
   const options = startOptions(process.argv.slice(2), process.env);
-  const { database, api } = await start(options);
-  stopOnSignal(async () => {
-    await api.close();
-    await database.stop();
-  });
-  console.log(
-    [
-      `FHIR API     ${api.baseUrl}`,
-      `DynamoDB     ${database.endpoint} (table ${options.tableName}, ${options.dataDir ? `data in ${options.dataDir}` : 'in memory'})`,
-      `Try          curl -s ${api.baseUrl}/Patient -H 'X-Tenant-ID: demo' -H 'Content-Type: application/fhir+json' -d '{"resourceType":"Patient","name":[{"family":"Chalmers"}]}'`,
-    ].join('\n'),
-  );
+  stopOnSignal(() => running.stop());
+  console.log((await start(options, running)).join('\n'));
 } catch (error) {
   console.error((error as Error).message);
+  await running.stop();
   process.exit(1);
 }
