@@ -2,7 +2,11 @@ import { searchsetBundle } from '../core/fhir/bundles.js';
 import { searchResources } from '../core/fhir/interactions.js';
 import { issue } from '../core/errors.js';
 import { subset } from '../core/search/summary.js';
-import { fhirHandler } from './lib/fhir-handler.js';
+import type { SearchEngine } from '../core/search/engine.js';
+import { openSearchClient } from '../core/search/opensearch/client.js';
+import { OpenSearchEngine } from '../core/search/opensearch/engine.js';
+import { RoutedSearchEngine } from '../core/search/router.js';
+import { fhirHandler, type HandlerContext } from './lib/fhir-handler.js';
 import { baseUrlOf, jsonResponse, parseFormBody, preferences, queryOf } from './lib/http.js';
 import { pageLinks } from './lib/paging.js';
 
@@ -27,7 +31,7 @@ export const handler = fhirHandler(async (event, context) => {
     strict: preferences(event).handling === 'strict',
     defaultCount: context.config.defaultPageSize,
     maxCount: context.config.maxPageSize,
-  }, context.searchRouter);
+  }, searchRouter(context));
   context.accessed.push(...[...result.matches, ...result.included].map((resource) => `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`));
   const ignored = new Set(query.ignored.map((entry) => entry.name));
   const outcome =
@@ -38,3 +42,12 @@ export const handler = fhirHandler(async (event, context) => {
   const shown = (resources: typeof result.matches) => resources.map((resource) => subset(resource, query));
   return jsonResponse(200, searchsetBundle(baseUrlOf(event), { ...result, matches: shown(result.matches), included: shown(result.included), outcome }, links));
 }, { audit: (event) => (event.pathParameters?.resourceType === undefined ? 'search-system' : 'search-type') });
+
+let router: SearchEngine | undefined;
+
+/** OpenSearch behind the router when configured (core/search/router.ts), else the table's engine; only this handler carries the OpenSearch client. */
+function searchRouter(context: HandlerContext): SearchEngine {
+  const index = context.config.openSearch;
+  router ??= index ? new RoutedSearchEngine(context.searchEngine, new OpenSearchEngine(openSearchClient(index, context.config.region), index.index)) : context.searchEngine;
+  return router;
+}

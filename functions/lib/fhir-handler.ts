@@ -19,9 +19,6 @@ import { createDocumentClient, resetDynamoUsage } from '../../core/storage/dynam
 import { ResourceRepository } from '../../core/storage/repository.js';
 import { DynamoSearchEngine } from '../../core/search/dynamo-engine.js';
 import type { SearchEngine } from '../../core/search/engine.js';
-import { openSearchClient } from '../../core/search/opensearch/client.js';
-import { OpenSearchEngine } from '../../core/search/opensearch/engine.js';
-import { RoutedSearchEngine } from '../../core/search/router.js';
 import { assertJsonAcceptable, outcomeResponse } from './http.js';
 import { principalOf, tenantOf } from './tenant.js';
 
@@ -30,13 +27,11 @@ export const logger = new Logger({ serviceName: 'fhir-api' });
 export interface HandlerContext extends FhirContext {
   readonly config: RuntimeConfig;
   readonly principal: string;
-  /** What answers the search interaction: OpenSearch when configured (see core/search/router.ts), else the table. */
-  readonly searchRouter: SearchEngine;
   /** `Type/id/_history/n` of every resource the interaction returns, for its audit record. */
   readonly accessed: string[];
 }
 
-let shared: { config: RuntimeConfig; repository: ResourceRepository; searchEngine: SearchEngine; searchRouter: SearchEngine; auditLog: AuditLog } | undefined;
+let shared: { config: RuntimeConfig; repository: ResourceRepository; searchEngine: SearchEngine; auditLog: AuditLog } | undefined;
 
 /** Config and the DynamoDB client, created at the first request and reused while the process lives. */
 function sharedResources() {
@@ -44,13 +39,10 @@ function sharedResources() {
     const resolved = config();
     const documents = createDocumentClient(resolved);
     const repository = new ResourceRepository(documents, resolved.tableName);
-    const searchEngine = new DynamoSearchEngine(repository, resolved.maxSearchScan);
-    const index = resolved.openSearch;
     shared = {
       config: resolved,
       repository,
-      searchEngine,
-      searchRouter: index ? new RoutedSearchEngine(searchEngine, new OpenSearchEngine(openSearchClient(index, resolved.region), index.index)) : searchEngine,
+      searchEngine: new DynamoSearchEngine(repository, resolved.maxSearchScan),
       auditLog: new AuditLog(documents, resolved.tableName),
     };
   }
@@ -104,10 +96,10 @@ export interface FhirHandlerOptions {
 export function fhirHandler(interaction: Interaction, options: FhirHandlerOptions = {}) {
   return wrap(
     (event): HandlerContext => {
-      const { config: resolved, repository, searchEngine, searchRouter } = sharedResources();
+      const { config: resolved, repository, searchEngine } = sharedResources();
       const tenant = tenantOf(event, resolved);
       logger.appendKeys({ tenant });
-      return { config: resolved, repository, searchEngine, searchRouter, tenant, principal: principalOf(event, resolved), accessed: [] };
+      return { config: resolved, repository, searchEngine, tenant, principal: principalOf(event, resolved), accessed: [] };
     },
     options.audit ? audited(interaction, options.audit) : interaction,
   );
