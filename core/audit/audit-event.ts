@@ -99,11 +99,8 @@ export function auditEvent(input: AuditRecordInput): AuditEvent {
       observer: { display: 'fhir-serverless' },
       type: [{ system: 'http://terminology.hl7.org/CodeSystem/security-source-type', code: '3', display: 'Web Server' }],
     },
+    // The query first: a search's entities are what it asked, then what it returned.
     entity: [
-      ...input.entities.map((reference) => ({
-        what: { reference },
-        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
-      })),
       ...(input.query === undefined
         ? []
         : [
@@ -113,6 +110,10 @@ export function auditEvent(input: AuditRecordInput): AuditEvent {
               query: Buffer.from(input.query).toString('base64'),
             },
           ]),
+      ...input.entities.map((reference) => ({
+        what: { reference },
+        type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '2', display: 'System Object' },
+      })),
     ],
   };
 }

@@ -109,25 +109,16 @@ export class AuditLog {
   }
 
   private async queryPartition(PK: string, lower: string, to: string, limit: number): Promise<AuditItem[]> {
-    const items: AuditItem[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'PK = :pk AND SK BETWEEN :lower AND :upper',
-          ExpressionAttributeValues: { ':pk': PK, ':lower': lower, ':upper': upperBound(to) },
-          Limit: limit - items.length,
-          ExclusiveStartKey: start,
-        }),
-      );
-      items.push(...((page.Items ?? []) as AuditItem[]));
-      start = page.LastEvaluatedKey;
-    } while (start && items.length < limit);
-    return items;
+    return (await this.readPartition(PK, lower, to, { limit })).items;
   }
 
   private async countPartition(PK: string, from: string, to: string): Promise<number> {
+    return (await this.readPartition(PK, from, to, { count: true })).count;
+  }
+
+  /** One partition's records from `lower` to `to`, page by page: the first `limit`, or (count) how many, reading keys only. */
+  private async readPartition(PK: string, lower: string, to: string, options: { limit?: number; count?: boolean }): Promise<{ items: AuditItem[]; count: number }> {
+    const items: AuditItem[] = [];
     let count = 0;
     let start: Record<string, unknown> | undefined;
     do {
@@ -135,15 +126,16 @@ export class AuditLog {
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'PK = :pk AND SK BETWEEN :lower AND :upper',
-          ExpressionAttributeValues: { ':pk': PK, ':lower': from, ':upper': upperBound(to) },
-          Select: 'COUNT',
+          ExpressionAttributeValues: { ':pk': PK, ':lower': lower, ':upper': upperBound(to) },
+          ...(options.count ? { Select: 'COUNT' as const } : { Limit: (options.limit ?? Infinity) - items.length }),
           ExclusiveStartKey: start,
         }),
       );
+      items.push(...((page.Items ?? []) as AuditItem[]));
       count += page.Count ?? 0;
       start = page.LastEvaluatedKey;
-    } while (start);
-    return count;
+    } while (start && items.length < (options.limit ?? Infinity));
+    return { items, count };
   }
 }
 
