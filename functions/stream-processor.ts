@@ -55,7 +55,8 @@ export function streamHandler(processor: () => StreamProcessor) {
       failures.set(sequenceNumber, error);
     }
     for (const [sequenceNumber, error] of failures) {
-      logger.error('stream record failed', { sequenceNumber, error });
+      // Name and message only: client errors can carry the request body, i.e. patient data.
+      logger.error('stream record failed', { sequenceNumber, error: { name: error.name, message: error.message.slice(0, 500) } });
     }
     logger.info('batch', { records: event.Records.length, failed: failures.size });
     return processPartialResponse(

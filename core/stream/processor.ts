@@ -55,10 +55,14 @@ export class StreamProcessor {
     const audits = classified.flatMap((item) => (item.change.kind === 'audit' ? [{ record: item.record, event: item.change.event, tenant: item.change.tenant }] : []));
 
     await this.index(resources, failures);
-    await this.auditWrites(resources.filter(({ record }) => !failures.has(record.sequenceNumber)), failures);
+    // Every committed write is audited and announced, indexed or not: neither the audit trail
+    // nor subscribers may depend on OpenSearch, or a change dead-lettered during an outage would
+    // never be audited or announced. A retry rewrites the same audit records (their keys derive
+    // from the version) and republishes the same event ids.
+    await this.auditWrites(resources, failures);
 
     const outgoing: { record: TableStreamRecord; event: OutgoingEvent }[] = [
-      ...resources.filter(({ record }) => !failures.has(record.sequenceNumber)).map(({ record, change }) => ({ record, event: changeEvent(change) })),
+      ...resources.map(({ record, change }) => ({ record, event: changeEvent(change) })),
       ...audits.map(({ record, event, tenant }) => ({ record, event: auditTopicEvent(tenant, event) })),
     ];
     const published = await this.dependencies.publisher.publish(outgoing.map(({ event }) => event));
