@@ -32,8 +32,11 @@ export interface AuditPage {
 
 const BATCH_WRITE_LIMIT = 25;
 const DAY_MS = 86_400_000;
-/** Days queried at once while filling a page: sparse trails need few round trips. */
-const DAYS_IN_FLIGHT = 8;
+/**
+ * Days queried at once: a page starts with one day and doubles the window while it is short, so
+ * a dense trail reads little beyond the page and a sparse one needs few round trips.
+ */
+const MAX_DAYS_IN_FLIGHT = 8;
 const MAX_RANGE_DAYS = 3_660;
 
 export class AuditLog {
@@ -73,8 +76,8 @@ export class AuditLog {
     const after = options.cursor ? decodeCursor<{ k: string }>(options.cursor, { k: 'string' }).k : undefined;
     const days = daysBetween(after ? after.slice(0, 10) : from, to);
     const events: AuditItem[] = [];
-    for (let i = 0; i < days.length && events.length < options.limit; i += DAYS_IN_FLIGHT) {
-      const window = days.slice(i, i + DAYS_IN_FLIGHT);
+    for (let i = 0, width = 1; i < days.length && events.length < options.limit; i += width, width = Math.min(width * 2, MAX_DAYS_IN_FLIGHT)) {
+      const window = days.slice(i, i + width);
       const perDay = await Promise.all(window.map((day) => this.queryDay(tenant, day, from, to, after, options.limit - events.length)));
       for (const dayItems of perDay) {
         events.push(...dayItems.slice(0, options.limit - events.length));
@@ -90,9 +93,9 @@ export class AuditLog {
     const { from, to } = validRange(range);
     let total = 0;
     const days = daysBetween(from, to);
-    for (let i = 0; i < days.length; i += DAYS_IN_FLIGHT) {
+    for (let i = 0; i < days.length; i += MAX_DAYS_IN_FLIGHT) {
       const counts = await Promise.all(
-        days.slice(i, i + DAYS_IN_FLIGHT).flatMap((day) => shards().map((shard) => this.countPartition(auditPK(tenant, day, shard), from, to))),
+        days.slice(i, i + MAX_DAYS_IN_FLIGHT).flatMap((day) => shards().map((shard) => this.countPartition(auditPK(tenant, day, shard), from, to))),
       );
       total += counts.reduce((sum, count) => sum + count, 0);
     }

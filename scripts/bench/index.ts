@@ -8,7 +8,10 @@
  *                    [--search-scales 1,4] [--search-runs 30] [--search-warmup 5]
  *                    [--search-budget-ms 6000] [--load-concurrency 8]
  *                    [--tx-runs 10] [--tx-warmup 1] [--tx-budget-ms 40000] [--ingest-concurrency 4]
- *                    [--skip interactions,bundles,search,transactions]
+ *                    [--stream-scales 1] [--stream-samples 200] [--stream-search-runs 20]
+ *                    [--stream-search-warmup 3] [--stream-search-budget-ms 2000]
+ *                    [--audit-events 80000] [--audit-noise 20000]
+ *                    [--skip interactions,bundles,search,transactions,stream]
  *
  * A skipped part keeps its figures from the previous results.json.
  */
@@ -23,6 +26,7 @@ import { prepare } from '../prepare.js';
 import { BENCH_DIR, type BundleFigures, benchBundles, type FirstInvocationFigures } from './bundles.js';
 import { benchInteractions, type InteractionFigures } from './interactions.js';
 import { benchSearch, type SearchFigures } from './search.js';
+import { benchStream, type StreamFigures, streamReport } from './stream.js';
 import { benchTransactions, type TransactionFigures } from './transactions.js';
 
 const TABLE = 'fhir-bench';
@@ -31,7 +35,7 @@ const FIRST_INVOCATIONS = ['metadata', 'read', 'create'];
 /** Cold-import ceilings from the issue, in ms, on a 2-core machine. */
 const COLD_IMPORT_TARGETS: Record<string, number> = { read: 150, create: 250 };
 
-const PARTS = ['interactions', 'bundles', 'search', 'transactions'] as const;
+const PARTS = ['interactions', 'bundles', 'search', 'transactions', 'stream'] as const;
 type Part = (typeof PARTS)[number];
 
 interface BenchResults {
@@ -41,6 +45,7 @@ interface BenchResults {
   readonly interactions?: readonly InteractionFigures[];
   readonly search?: SearchFigures;
   readonly transactions?: TransactionFigures;
+  readonly stream?: StreamFigures;
 }
 
 function benchOptions(args: string[]) {
@@ -61,6 +66,13 @@ function benchOptions(args: string[]) {
       'tx-warmup': { type: 'string', default: '1' },
       'tx-budget-ms': { type: 'string', default: '40000' },
       'ingest-concurrency': { type: 'string', default: '4' },
+      'stream-scales': { type: 'string', default: '1' },
+      'stream-samples': { type: 'string', default: '200' },
+      'stream-search-runs': { type: 'string', default: '20' },
+      'stream-search-warmup': { type: 'string', default: '3' },
+      'stream-search-budget-ms': { type: 'string', default: '2000' },
+      'audit-events': { type: 'string', default: '80000' },
+      'audit-noise': { type: 'string', default: '20000' },
       skip: { type: 'string', default: '' },
     },
   });
@@ -94,6 +106,17 @@ function benchOptions(args: string[]) {
       warmup: count(values['tx-warmup'], '--tx-warmup'),
       budgetMs: count(values['tx-budget-ms'], '--tx-budget-ms'),
       ingestConcurrency: count(values['ingest-concurrency'], '--ingest-concurrency'),
+    },
+    stream: {
+      syntheaDir: values['synthea-dir'],
+      scales: values['stream-scales'].split(',').map((scale) => count(scale, '--stream-scales')),
+      loadConcurrency: count(values['load-concurrency'], '--load-concurrency'),
+      samples: count(values['stream-samples'], '--stream-samples'),
+      searchRuns: count(values['stream-search-runs'], '--stream-search-runs'),
+      searchWarmup: count(values['stream-search-warmup'], '--stream-search-warmup'),
+      searchBudgetMs: count(values['stream-search-budget-ms'], '--stream-search-budget-ms'),
+      auditEvents: count(values['audit-events'], '--audit-events'),
+      auditNoise: count(values['audit-noise'], '--audit-noise'),
     },
   };
 }
@@ -129,6 +152,9 @@ async function bench(options: ReturnType<typeof benchOptions>): Promise<BenchRes
     }
     if (options.parts.has('transactions')) {
       results = { ...results, transactions: await benchTransactions(options.transactions) };
+    }
+    if (options.parts.has('stream')) {
+      results = { ...results, stream: await benchStream({ ...options.stream, endpoint: database.endpoint }) };
     }
     return results;
   } finally {
@@ -318,5 +344,6 @@ console.log(
           `\nSynthea ingest (scripts/ingest, ${fresh.transactions.ingest.concurrency} transaction Bundles in flight through the local API)\n${ingestTable(fresh.transactions)}`,
         ]
       : []),
+    ...(fresh.stream ? [streamReport(fresh.stream, table)] : []),
   ].join('\n'),
 );

@@ -86,7 +86,8 @@ export interface Picks {
   readonly gender: string;
 }
 
-interface QuerySpec {
+/** One query of the search benchmark; `scripts/bench/stream.ts` runs the same list on OpenSearch. */
+export interface QuerySpec {
   readonly name: string;
   path(picks: Picks): string;
   /** The matches, counted from the data by plain code (no search engine), where that is simple. */
@@ -103,7 +104,7 @@ const MIN_RUNS = 5;
 /** Warm-up stops after this long (at least one call). */
 const WARMUP_BUDGET_MS = 2_000;
 
-const QUERIES: readonly QuerySpec[] = [
+export const QUERIES: readonly QuerySpec[] = [
   {
     name: 'Patient by name',
     path: (p) => `/Patient?name=${p.family}`,
@@ -220,7 +221,7 @@ export async function benchSearch(options: SearchBenchOptions): Promise<SearchFi
       const tenant = `bench-search-x${scale}`;
       const resources = await syntheaResources(options.syntheaDir, scale);
       console.error(`search ×${scale}: loading ${resources.length} resources into tenant ${tenant}`);
-      loads.push(await load(resources, scale, tenant, options.loadConcurrency));
+      loads.push(await loadThroughApi(resources, scale, tenant, options.loadConcurrency));
       const data = new DataIndex(resources);
       for (const query of QUERIES) {
         console.error(`search ×${scale}: ${query.name}`);
@@ -242,7 +243,7 @@ export async function benchSearch(options: SearchBenchOptions): Promise<SearchFi
  * plain local API; it is started while the metered API is open, whose stdout capture swallows
  * the handlers' log lines.
  */
-async function load(resources: readonly Resource[], scale: number, tenant: string, concurrency: number): Promise<LoadFigures> {
+export async function loadThroughApi(resources: readonly Resource[], scale: number, tenant: string, concurrency: number): Promise<LoadFigures> {
   const api = await startLocalApi();
   try {
     const started = performance.now();
@@ -347,18 +348,18 @@ function queryFigures(query: QuerySpec, picks: Picks, runs: readonly QueryRunFig
 }
 
 /** Percent-encodes what a client would (the `|` of tokens, spaces), keeping the URL's structure. */
-function encodePath(path: string): string {
+export function encodePath(path: string): string {
   return encodeURI(path).replace(/\|/g, '%7C');
 }
 
-function entries(bundle: Bundle, mode: 'match' | 'include'): BundleEntry[] {
+export function entries(bundle: Bundle, mode: 'match' | 'include'): BundleEntry[] {
   return (bundle.entry ?? []).filter((entry) => entry.search?.mode === mode);
 }
 
 // ---- the data -----------------------------------------------------------------------------
 
 /** The loaded resources by type, for the expected counts. */
-class DataIndex {
+export class DataIndex {
   private readonly byType = new Map<string, Resource[]>();
   private readonly observationsByPatient = new Map<string, Observation[]>();
 
@@ -385,7 +386,7 @@ class DataIndex {
   }
 }
 
-function pickValues(resources: readonly Resource[]): Picks {
+export function pickValues(resources: readonly Resource[]): Picks {
   const data = new DataIndex(resources);
   const observations = data.of<Observation>('Observation');
   const patientId = mostFrequent(observations.map((observation) => observation.subject?.reference ?? '')).replace(/^Patient\//, '');
