@@ -13,17 +13,20 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../errors.js';
 import { LOOKUP_PARAMETERS } from '../storage/index-keys.js';
-import type { ResourceRepository } from '../storage/repository.js';
+import type { ResourceRepository, ResourceVersion } from '../storage/repository.js';
 import type { TenantId } from '../tenant.js';
-import { matchesAll, referencedKeys, type ResolvedCriterion } from './match.js';
-import { patientCompartmentParameters, searchParameter, searchParameters } from './parameters.js';
+import { matchesAll, type ResolvedCriterion } from './match.js';
+import { patientCompartmentParameters } from './parameters.js';
 import { pageOf, type SearchEngine, type SearchResult } from './engine.js';
-import type { Criterion, HasCriterion, IncludeRule, SearchCriterion, SearchParameterDefinition, SearchQuery } from './types.js';
-
-/** `_include:iterate` rounds; R4 lets servers bound iteration. */
-const MAX_INCLUDE_ROUNDS = 5;
+import { includedResources, type MatchSource, parameterDefinitions, resolveCriteria } from './resolve.js';
+import type { Criterion, SearchParameterDefinition, SearchQuery } from './types.js';
 
 export class DynamoSearchEngine implements SearchEngine {
+  private readonly source: MatchSource = {
+    findMatching: (tenant, resourceType, criteria) => this.findMatching(tenant, resourceType, criteria),
+    readCurrent: async (tenant, references) => resourcesOf(await this.repository.readCurrentMany(tenant, references)),
+  };
+
   constructor(
     private readonly repository: ResourceRepository,
     private readonly maxScan: number,
@@ -32,74 +35,17 @@ export class DynamoSearchEngine implements SearchEngine {
   async search(tenant: TenantId, query: SearchQuery): Promise<SearchResult> {
     if (isPlainListing(query)) {
       const page = await this.repository.listByLastUpdated(tenant, query.resourceTypes[0], { count: query.count, cursor: query.cursor });
-      const matches = page.items.flatMap((version) => (version.resource ? [version.resource] : []));
-      return { matches, included: await this.includes(tenant, matches, query), next: page.next };
+      const matches = resourcesOf(page.items);
+      return { matches, included: await includedResources(this.source, tenant, matches, query), next: page.next };
     }
     const matches: Resource[] = [];
     for (const resourceType of query.resourceTypes) {
-      const criteria = await this.resolveAll(tenant, resourceType, query);
+      const criteria = await resolveCriteria(this.source, tenant, resourceType, query);
       matches.push(...(await this.findMatching(tenant, resourceType, criteria)));
     }
     const page = pageOf(matches, query);
-    const included = query.summary === 'count' || query.count === 0 ? [] : await this.includes(tenant, page.matches, query);
+    const included = query.summary === 'count' || query.count === 0 ? [] : await includedResources(this.source, tenant, page.matches, query);
     return { ...page, included };
-  }
-
-  /** Criteria of `resourceType` with chains, `_has` and the compartment resolved to reference sets. */
-  private async resolveAll(tenant: TenantId, resourceType: string, query: SearchQuery): Promise<ResolvedCriterion[]> {
-    const resolved: ResolvedCriterion[] = [];
-    for (const criterion of query.criteria) {
-      resolved.push(await this.resolve(tenant, resourceType, criterion));
-    }
-    if (query.compartment) {
-      const params = definitions(resourceType, patientCompartmentParameters(resourceType));
-      resolved.push({ kind: 'references', params, references: new Set([`Patient/${query.compartment.id}`]) });
-    }
-    return resolved;
-  }
-
-  /** A criterion on resources of `resourceType`; a Criterion of another type matches none of them. */
-  private async resolve(tenant: TenantId, resourceType: string, criterion: SearchCriterion): Promise<ResolvedCriterion> {
-    if ('inner' in criterion) {
-      return { kind: 'self', references: await this.hasReferences(tenant, criterion) };
-    }
-    if ('anyOf' in criterion) {
-      const alternatives = criterion.anyOf.filter((alternative) => alternative.resourceType === resourceType);
-      return { kind: 'any', of: await Promise.all(alternatives.map((alternative) => this.resolve(tenant, resourceType, alternative))) };
-    }
-    if (criterion.resourceType !== resourceType) {
-      return { kind: 'any', of: [] };
-    }
-    if (criterion.chain.length === 0) {
-      return { kind: 'criterion', criterion };
-    }
-    return { kind: 'references', params: definitions(resourceType, [criterion.chain[0].param]), references: await this.chainReferences(tenant, criterion) };
-  }
-
-  /**
-   * `a.b.c=x` from the inside out: the resources at the end of the chain matching `c=x`, then
-   * at each link back the resources pointing at the previous set; returns the `Type/id` the
-   * first link must point at.
-   */
-  private async chainReferences(tenant: TenantId, criterion: Criterion): Promise<Set<string>> {
-    const { chain } = criterion;
-    const last = chain[chain.length - 1];
-    let references = keysOf(await this.findMatching(tenant, last.targetType, [{ kind: 'criterion', criterion: { ...criterion, chain: [] } }]));
-    for (let index = chain.length - 1; index >= 1; index--) {
-      const link = chain[index];
-      const sourceType = chain[index - 1].targetType;
-      const params = definitions(sourceType, [link.param]);
-      references = keysOf(await this.findMatching(tenant, sourceType, [{ kind: 'references', params, references }]));
-    }
-    return references;
-  }
-
-  /** `_has:T:p:…`: the resources of type T matching the inner criterion, and what their `p` points at. */
-  private async hasReferences(tenant: TenantId, has: HasCriterion): Promise<Set<string>> {
-    const inner = await this.resolve(tenant, has.resourceType, has.inner);
-    const referencing = await this.findMatching(tenant, has.resourceType, [inner]);
-    const [param] = definitions(has.resourceType, [has.referenceParam]);
-    return new Set(referencing.flatMap((resource) => referencedKeys(resource, param)));
   }
 
   /** Every resource of `resourceType` satisfying all `criteria`. */
@@ -112,8 +58,7 @@ export class DynamoSearchEngine implements SearchEngine {
   private async candidates(tenant: TenantId, resourceType: string, criteria: readonly ResolvedCriterion[]): Promise<Resource[]> {
     const ids = idRestriction(resourceType, criteria);
     if (ids) {
-      const versions = await this.repository.readCurrentMany(tenant, [...ids].map((id) => ({ resourceType, id })));
-      return versions.flatMap((version) => (version.resource ? [version.resource] : []));
+      return resourcesOf(await this.repository.readCurrentMany(tenant, [...ids].map((id) => ({ resourceType, id }))));
     }
     const patients = patientRestriction(resourceType, criteria);
     const lookup = patients ? undefined : lookupRestriction(criteria);
@@ -129,54 +74,7 @@ export class DynamoSearchEngine implements SearchEngine {
         `This search would read more than ${this.maxScan} ${resourceType} resources. Narrow it with _id, a patient (patient=, subject= or Patient/{id}/${resourceType}) or another selective parameter, or enable the OpenSearch engine.`,
       );
     }
-    return items.flatMap((version) => (version.resource ? [version.resource] : []));
-  }
-
-  private async includes(tenant: TenantId, page: readonly Resource[], query: SearchQuery): Promise<Resource[]> {
-    const seen = new Set(page.map(keyOf));
-    const included: Resource[] = [];
-    let frontier: readonly Resource[] = page;
-    for (let round = 0; round < MAX_INCLUDE_ROUNDS && frontier.length > 0; round++) {
-      const applies = (rule: IncludeRule) => round === 0 || rule.iterate;
-      const found = [
-        ...(await this.forwardIncludes(tenant, frontier, query.include.filter(applies))),
-        ...(await this.reverseIncludes(tenant, frontier, query.revinclude.filter(applies))),
-      ].filter((resource) => !seen.has(keyOf(resource)) && seen.add(keyOf(resource)));
-      included.push(...found);
-      frontier = found;
-    }
-    return included;
-  }
-
-  private async forwardIncludes(tenant: TenantId, from: readonly Resource[], rules: readonly IncludeRule[]): Promise<Resource[]> {
-    const targets = new Set<string>();
-    for (const rule of rules) {
-      const params = ruleParameters(rule);
-      for (const resource of from.filter((r) => r.resourceType === rule.sourceType)) {
-        for (const key of params.flatMap((param) => referencedKeys(resource, param))) {
-          if (!rule.targetType || key.startsWith(`${rule.targetType}/`)) {
-            targets.add(key);
-          }
-        }
-      }
-    }
-    const references = [...targets].flatMap((key) => {
-      const [resourceType, id, extra] = key.split('/');
-      return resourceType && id && extra === undefined ? [{ resourceType, id }] : [];
-    });
-    const versions = await this.repository.readCurrentMany(tenant, references);
-    return versions.flatMap((version) => (version.resource ? [version.resource] : []));
-  }
-
-  private async reverseIncludes(tenant: TenantId, to: readonly Resource[], rules: readonly IncludeRule[]): Promise<Resource[]> {
-    const found: Resource[] = [];
-    for (const rule of rules) {
-      const references = new Set(to.filter((r) => !rule.targetType || r.resourceType === rule.targetType).map(keyOf));
-      if (references.size > 0) {
-        found.push(...(await this.findMatching(tenant, rule.sourceType, [{ kind: 'references', params: ruleParameters(rule), references }])));
-      }
-    }
-    return found;
+    return resourcesOf(items);
   }
 }
 
@@ -262,7 +160,7 @@ function lookupRestriction(criteria: readonly ResolvedCriterion[]): { param: str
  */
 function compartmentCoverage(resourceType: string): (param: SearchParameterDefinition) => boolean {
   const paths = (param: SearchParameterDefinition) => param.expression.split('|').map((path) => path.trim().replace(/\.where\(resolve\(\) is Patient\)$/, ''));
-  const compartmentPaths = new Set(definitions(resourceType, patientCompartmentParameters(resourceType)).flatMap(paths));
+  const compartmentPaths = new Set(parameterDefinitions(resourceType, patientCompartmentParameters(resourceType)).flatMap(paths));
   return (param) => param.type === 'reference' && paths(param).every((path) => compartmentPaths.has(path));
 }
 
@@ -281,30 +179,11 @@ function patientIds(criterion: Criterion): Set<string> | undefined {
 }
 
 /** No criteria and the default order: one GSI3 page answers it, whatever the type's size. */
-function isPlainListing(query: SearchQuery): boolean {
+export function isPlainListing(query: SearchQuery): boolean {
   const defaultOrder = query.sort.length === 0 || (query.sort.length === 1 && query.sort[0].param === '_lastUpdated' && query.sort[0].descending);
   return query.resourceTypes.length === 1 && query.criteria.length === 0 && !query.compartment && defaultOrder && query.total !== 'accurate' && query.summary !== 'count' && query.count > 0;
 }
 
-function definitions(resourceType: string, codes: readonly string[]): SearchParameterDefinition[] {
-  return codes.flatMap((code) => {
-    const definition = searchParameter(resourceType, code);
-    return definition ? [definition] : [];
-  });
-}
-
-/** The reference parameters an include rule follows: the named one, or all of them for `*`. */
-function ruleParameters(rule: IncludeRule): SearchParameterDefinition[] {
-  if (rule.param) {
-    return definitions(rule.sourceType, [rule.param]);
-  }
-  return [...searchParameters(rule.sourceType).values()].filter((param) => param.type === 'reference');
-}
-
-function keyOf(resource: Resource): string {
-  return `${resource.resourceType}/${resource.id}`;
-}
-
-function keysOf(resources: readonly Resource[]): Set<string> {
-  return new Set(resources.map(keyOf));
+function resourcesOf(versions: readonly ResourceVersion[]): Resource[] {
+  return versions.flatMap((version) => (version.resource ? [version.resource] : []));
 }

@@ -25,21 +25,22 @@ export interface SearchEngine {
   search(tenant: TenantId, query: SearchQuery): Promise<SearchResult>;
 }
 
-interface Position {
+export interface Position {
   readonly key: readonly SortKeyPart[];
   readonly ref: string;
 }
 
-interface PageCursor extends Position {
+export interface PageCursor extends Position {
   /** true: the page ends before this position (a `previous` link); false: it starts after it. */
   readonly before: boolean;
 }
 
-function encodePageCursor(position: Position, before: boolean): string {
+/** A keyset cursor (both engines use this form): the position as sort key and `Type/id`. */
+export function encodePageCursor(position: Position, before: boolean): string {
   return encodeCursor({ k: JSON.stringify(position.key), r: position.ref, b: before ? 1 : 0 });
 }
 
-function decodePageCursor(cursor: string): PageCursor {
+export function decodePageCursor(cursor: string): PageCursor {
   const decoded = decodeCursor<{ k: string; r: string; b: number }>(cursor, { k: 'string', r: 'string', b: 'number' });
   try {
     const key = JSON.parse(decoded.k) as unknown;

@@ -10,6 +10,18 @@ import type { IndexValue, SortRule } from './types.js';
 
 export type SortKeyPart = string | number | null;
 
+/**
+ * Open ends of date ranges (a Period without start or end: ±Infinity in an IndexValue) as finite
+ * sort values, since a cursor holds its key as JSON, which has no infinities. Every real FHIR
+ * instant (years 1–9999, |ms| < 2.6e14) lies strictly between them, so the order is unchanged.
+ */
+export const OPEN_END = Number.MAX_SAFE_INTEGER;
+
+/** ±Infinity as ±OPEN_END; any other number unchanged. */
+export function finite(value: number): number {
+  return value === Infinity ? OPEN_END : value === -Infinity ? -OPEN_END : value;
+}
+
 /** The default order: most recently updated first. */
 export const DEFAULT_SORT: readonly SortRule[] = [{ param: '_lastUpdated', descending: true }];
 
@@ -22,7 +34,7 @@ function comparable(value: IndexValue, descending: boolean): string | number | u
     case 'reference':
       return referenceKey(value);
     case 'date':
-      return descending ? value.end : value.start;
+      return finite(descending ? value.end : value.start);
     case 'number':
     case 'quantity':
       return value.value;

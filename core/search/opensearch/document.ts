@@ -1,0 +1,143 @@
+/**
+ * The OpenSearch document of one current resource: the resource itself (served from `_source`,
+ * so a search needs no DynamoDB read) and, for every search parameter of its type, exactly the
+ * values `extractValues` gives, one nested entry per value. The query side (`query.ts`) compares
+ * these entries field by field as `match.ts` compares the IndexValues, so both engines decide
+ * on the same normalized values.
+ */
+import type { Resource } from '@medplum/fhirtypes';
+import type { TenantId } from '../../tenant.js';
+import { extractValues } from '../extract.js';
+import { referenceKey } from '../match.js';
+import { searchParameters } from '../parameters.js';
+import { finite } from '../sort.js';
+import type { IndexValue } from '../types.js';
+
+/** One IndexValue as flat fields; which fields are set depends on `type` (see mapping.ts). */
+export interface ValueFields {
+  readonly type: IndexValue['type'];
+  /** string: the value as written (`:exact`) and normalized (default, `:contains`, sort). */
+  readonly exact?: string;
+  readonly normalized?: string;
+  /** token and quantity: system and code; token: display text; quantity: human unit. */
+  readonly system?: string;
+  readonly code?: string;
+  readonly text?: string;
+  readonly unit?: string;
+  /** token: `JSON.stringify([system, code])` of each Identifier.type coding (`:of-type`). */
+  readonly identifierTypes?: readonly string[];
+  /** reference: target type and id, and `referenceKey` (chains, `_include`, sort). */
+  readonly refType?: string;
+  readonly refId?: string;
+  readonly key?: string;
+  /** uri: the value; reference: the absolute URL or canonical (version split off). */
+  readonly uri?: string;
+  readonly version?: string;
+  /** reference: Reference.identifier (`:identifier`). */
+  readonly idSystem?: string;
+  readonly idValue?: string;
+  /** date: inclusive epoch-ms bounds, open ends at ±OPEN_END (JSON has no infinities; sort.ts). */
+  readonly start?: number;
+  readonly end?: number;
+  /** number and quantity: the value. */
+  readonly num?: number;
+}
+
+/** One value of one parameter; a composite value's components as `parts`, each tagged with its component index. */
+export interface ValueDocument extends ValueFields {
+  readonly param: string;
+  readonly parts?: readonly (ValueFields & { readonly component: number })[];
+}
+
+export interface SearchDocument {
+  readonly tenant: TenantId;
+  readonly resourceType: string;
+  readonly id: string;
+  /** `Type/id`: the last sort key of every search, and what chains and `_has` filter on. */
+  readonly ref: string;
+  /** `meta.lastUpdated` in epoch ms, null when the resource has none. */
+  readonly lastUpdated: number | null;
+  readonly versionId?: string;
+  readonly values: readonly ValueDocument[];
+  /** Not indexed (`enabled: false`): what a search returns. */
+  readonly resource: Resource;
+}
+
+/** The only place the OpenSearch `_id` is built: one document per tenant and resource. */
+export function documentId(tenant: TenantId, resourceType: string, id: string): string {
+  return `${tenant}/${resourceType}/${id}`;
+}
+
+/** The indexed document of a current resource. Throws when a parameter's expression cannot be evaluated on it. */
+export function searchDocument(tenant: TenantId, resource: Resource): SearchDocument {
+  const { resourceType, id } = resource;
+  if (!id) {
+    throw new Error(`A ${resourceType} without an id cannot be indexed`);
+  }
+  const values: ValueDocument[] = [];
+  for (const param of searchParameters(resourceType).values()) {
+    for (const value of extractValues(resource, param)) {
+      values.push({ param: param.code, ...valueFields(value), ...(value.type === 'composite' ? { parts: compositeParts(value) } : {}) });
+    }
+  }
+  const lastUpdated = resource.meta?.lastUpdated ? Date.parse(resource.meta.lastUpdated) : null;
+  return {
+    tenant,
+    resourceType,
+    id,
+    ref: `${resourceType}/${id}`,
+    lastUpdated,
+    ...(resource.meta?.versionId ? { versionId: resource.meta.versionId } : {}),
+    values,
+    resource,
+  };
+}
+
+function compositeParts(value: Extract<IndexValue, { type: 'composite' }>): (ValueFields & { component: number })[] {
+  return value.components.flatMap((componentValues, component) => componentValues.map((part) => ({ component, ...valueFields(part) })));
+}
+
+function valueFields(value: IndexValue): ValueFields {
+  switch (value.type) {
+    case 'string':
+      return { type: value.type, exact: value.value, normalized: value.normalized };
+    case 'token':
+      return defined({
+        type: value.type,
+        system: value.system,
+        code: value.code,
+        text: value.text,
+        identifierTypes: value.identifierType?.flatMap(({ system, code }) => (system !== undefined && code !== undefined ? [identifierTypeKey(system, code)] : [])),
+      });
+    case 'reference':
+      return defined({
+        type: value.type,
+        refType: value.resourceType,
+        refId: value.id,
+        key: referenceKey(value),
+        uri: value.url,
+        version: value.version,
+        idSystem: value.identifier?.system,
+        idValue: value.identifier?.value,
+      });
+    case 'date':
+      return { type: value.type, start: finite(value.start), end: finite(value.end) };
+    case 'number':
+      return { type: value.type, num: value.value };
+    case 'quantity':
+      return defined({ type: value.type, num: value.value, system: value.system, code: value.code, unit: value.unit });
+    case 'uri':
+      return { type: value.type, uri: value.value };
+    case 'composite':
+      return { type: value.type };
+  }
+}
+
+/** `:of-type`'s coding as one keyword; JSON keeps a `|` inside a system from being ambiguous. */
+export function identifierTypeKey(system: string, code: string): string {
+  return JSON.stringify([system, code]);
+}
+
+function defined<T extends object>(fields: T): T {
+  return Object.fromEntries(Object.entries(fields).filter(([, field]) => field !== undefined && !(Array.isArray(field) && field.length === 0))) as T;
+}

@@ -1,0 +1,232 @@
+/**
+ * The OpenSearch search engine: the same answers as the DynamoDB engine (same matches, order,
+ * pages, totals), computed by the index the stream processor keeps. Chains, `_has`, the
+ * compartment and includes are resolved as the DynamoDB engine resolves them (`resolve.ts`),
+ * with inner searches answered here; every criterion becomes DSL (`query.ts`); resources come
+ * from `_source`, so a search reads nothing from DynamoDB. Eventually consistent: a write is
+ * searchable once the stream processor has indexed it and the index refreshed (about a second).
+ *
+ * Paging is keyset, as in `engine.ts`: a cursor holds the sort key and `Type/id` of a page's
+ * last (or first) resource, and the next page is the first `_count` resources strictly after that
+ * position, expressed as a query (`positionQuery`), so resources without a sort value, which
+ * sort last, page exactly like the others.
+ */
+import type { Client } from '@opensearch-project/opensearch';
+import type { Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../../errors.js';
+import type { TenantId } from '../../tenant.js';
+import { decodePageCursor, encodePageCursor, type SearchEngine, type SearchResult } from '../engine.js';
+import type { ResolvedCriterion } from '../match.js';
+import { includedResources, keyOf, type MatchSource, resolveCriteria } from '../resolve.js';
+import { DEFAULT_SORT, sortKey } from '../sort.js';
+import type { SearchQuery, SortRule } from '../types.js';
+import { and, isPosition, matchingQuery, not, positionQuery, type Query, type SearchBody, sortClauses, tenantScoped } from './query.js';
+
+export interface OpenSearchEngineOptions {
+  /**
+   * Most resources an inner search (a chain's or `_has`'s inner criterion, a `_revinclude`) may
+   * find before the search is refused as too costly; at most OpenSearch's `index.max_terms_count`
+   * (65,536), since the set becomes a `terms` query.
+   */
+  readonly maxInnerMatches?: number;
+}
+
+/** Resources per request when an inner search or an include reads a whole set. */
+const FETCH_PAGE = 1_000;
+
+interface Hit {
+  readonly _source: { readonly resource: Resource; readonly ref: string };
+}
+
+interface SearchResponse {
+  readonly hits: { readonly total?: { readonly value: number; readonly relation: 'eq' | 'gte' }; readonly hits: readonly Hit[] };
+}
+
+type MultiSearchItem = SearchResponse | { readonly status?: number; readonly error: { readonly type?: string; readonly reason?: string; readonly root_cause?: readonly { readonly type?: string }[]; readonly caused_by?: { readonly type?: string } } };
+
+type Page = Omit<SearchResult, 'included'>;
+
+export class OpenSearchEngine implements SearchEngine {
+  private readonly maxInnerMatches: number;
+  private readonly source: MatchSource = {
+    findMatching: (tenant, resourceType, criteria) => this.findMatching(tenant, resourceType, criteria),
+    readCurrent: (tenant, references) => this.readCurrent(tenant, references.map(({ resourceType, id }) => `${resourceType}/${id}`)),
+  };
+
+  constructor(
+    private readonly client: Client,
+    private readonly index: string,
+    options: OpenSearchEngineOptions = {},
+  ) {
+    this.maxInnerMatches = options.maxInnerMatches ?? 10_000;
+  }
+
+  async search(tenant: TenantId, query: SearchQuery): Promise<SearchResult> {
+    const byType = [];
+    for (const resourceType of query.resourceTypes) {
+      byType.push({ resourceType, criteria: await resolveCriteria(this.source, tenant, resourceType, query) });
+    }
+    const matching = matchingQuery(byType, Date.now());
+    if (query.summary === 'count' || query.count === 0) {
+      const [counted] = await this.searchTenant(tenant, [{ query: matching, size: 0, track_total_hits: true }]);
+      return { matches: [], included: [], total: hitCount(counted) };
+    }
+    const page = await this.page(tenant, matching, query);
+    return { ...page, included: await includedResources(this.source, tenant, page.matches, query) };
+  }
+
+  /**
+   * The page the cursor and `_count` ask for, with `next`/`previous` exactly as `pageOf` gives
+   * them: the resources after (or before) the cursor's position, and a count of those on the
+   * other side of it, which together make the total.
+   */
+  private async page(tenant: TenantId, matching: Query, query: SearchQuery): Promise<Page> {
+    const rules = query.sort.length > 0 ? query.sort : DEFAULT_SORT;
+    const cursor = query.cursor === undefined ? undefined : decodePageCursor(query.cursor);
+    if (cursor && !isPosition(rules, cursor)) {
+      throw FhirError.badRequest('Invalid paging cursor', '_cursor');
+    }
+    const count = query.count;
+    // One more than a page tells whether another follows. Hits are always counted: besides giving
+    // the total, that keeps OpenSearch from skipping documents by a sort field's values, which
+    // picks wrong pages when the field is nested (seen on OpenSearch 2.19).
+    const fetch = (filter: Query, reverse: boolean): SearchBody => ({ query: filter, sort: sortClauses(rules, reverse), size: count + 1, track_total_hits: true, _source: ['resource'] });
+    const counting = (filter: Query): SearchBody => ({ query: filter, size: 0, track_total_hits: true });
+    const totalOf = (...responses: SearchResponse[]) => (query.total === 'none' ? undefined : responses.reduce((sum, response) => sum + hitCount(response), 0));
+
+    if (!cursor) {
+      const [found] = await this.searchTenant(tenant, [fetch(matching, false)]);
+      return this.cut(rules, resourcesOf(found), count, { total: totalOf(found), hasEarlier: false });
+    }
+    if (!cursor.before) {
+      const after = positionQuery(rules, cursor, 'after');
+      const [found, earlier] = await this.searchTenant(tenant, [fetch(and([matching, after]), false), counting(and([matching, not(after)]))]);
+      return this.cut(rules, resourcesOf(found), count, { total: totalOf(found, earlier), hasEarlier: hitCount(earlier) > 0 });
+    }
+    // The page ending just before the cursor; when fewer than a page come before it, the first
+    // page (`pageOf` keeps a previous page full).
+    const before = positionQuery(rules, cursor, 'before');
+    const [found, later] = await this.searchTenant(tenant, [fetch(and([matching, before]), true), counting(and([matching, not(before)]))]);
+    const preceding = resourcesOf(found);
+    if (preceding.length < count) {
+      const [first] = await this.searchTenant(tenant, [fetch(matching, false)]);
+      return this.cut(rules, resourcesOf(first), count, { total: totalOf(first), hasEarlier: false });
+    }
+    const matches = preceding.slice(0, count).reverse();
+    return {
+      matches,
+      total: totalOf(found, later),
+      next: hitCount(later) > 0 ? this.cursorAt(rules, matches[matches.length - 1], false) : undefined,
+      previous: preceding.length > count ? this.cursorAt(rules, matches[0], true) : undefined,
+    };
+  }
+
+  /** A page from up to `count + 1` resources in order, the first of them right after whatever `hasEarlier` says precedes. */
+  private cut(rules: readonly SortRule[], found: readonly Resource[], count: number, context: { total: number | undefined; hasEarlier: boolean }): Page {
+    const matches = found.slice(0, count);
+    const first = matches[0];
+    const last = matches[matches.length - 1];
+    return {
+      matches,
+      total: context.total,
+      next: last && found.length > count ? this.cursorAt(rules, last, false) : undefined,
+      previous: first && context.hasEarlier ? this.cursorAt(rules, first, true) : undefined,
+    };
+  }
+
+  private cursorAt(rules: readonly SortRule[], resource: Resource, before: boolean): string {
+    return encodePageCursor({ key: sortKey(resource, rules), ref: keyOf(resource) }, before);
+  }
+
+  /** Every resource of `resourceType` meeting `criteria`, read in `Type/id` order; refused above `maxInnerMatches`. */
+  private async findMatching(tenant: TenantId, resourceType: string, criteria: readonly ResolvedCriterion[]): Promise<Resource[]> {
+    const matching = matchingQuery([{ resourceType, criteria }], Date.now());
+    const found: Resource[] = [];
+    let after: string | undefined;
+    do {
+      const [response] = await this.searchTenant(tenant, [
+        {
+          query: matching,
+          sort: [{ ref: { order: 'asc' } }],
+          size: FETCH_PAGE,
+          ...(after === undefined ? { track_total_hits: this.maxInnerMatches + 1 } : { search_after: [after], track_total_hits: false }),
+          _source: ['resource', 'ref'],
+        },
+      ]);
+      if (after === undefined && (response.hits.total?.value ?? 0) > this.maxInnerMatches) {
+        throw FhirError.of(
+          400,
+          'too-costly',
+          `This search would need more than ${this.maxInnerMatches} ${resourceType} resources to resolve a chain, _has or _revinclude. Narrow the inner criteria.`,
+        );
+      }
+      const hits = response.hits.hits;
+      found.push(...hits.map((hit) => hit._source.resource));
+      after = hits.length === FETCH_PAGE ? hits[hits.length - 1]._source.ref : undefined;
+    } while (after !== undefined);
+    return found;
+  }
+
+  /** The resources behind `Type/id` keys, in the order given; those not in the index are left out. */
+  private async readCurrent(tenant: TenantId, keys: readonly string[]): Promise<Resource[]> {
+    const unique = [...new Set(keys)];
+    const requests: SearchBody[] = [];
+    for (let start = 0; start < unique.length; start += FETCH_PAGE) {
+      const chunk = unique.slice(start, start + FETCH_PAGE);
+      requests.push({ query: { terms: { ref: chunk } }, size: chunk.length, track_total_hits: false, _source: ['resource'] });
+    }
+    const responses = requests.length > 0 ? await this.searchTenant(tenant, requests) : [];
+    const byKey = new Map(responses.flatMap(resourcesOf).map((resource) => [keyOf(resource), resource]));
+    return unique.flatMap((key) => byKey.get(key) ?? []);
+  }
+
+  /**
+   * The one way this engine reaches OpenSearch: every body scoped to the tenant (`tenantScoped`),
+   * sent together as one multi-search. Failures become OperationOutcome-ready errors: a query the
+   * index finds too large is a 400, anything else (unreachable, no index, overloaded) a 503.
+   */
+  private async searchTenant(tenant: TenantId, bodies: readonly SearchBody[]): Promise<SearchResponse[]> {
+    const lines = bodies.flatMap((body) => {
+      const scoped = tenantScoped(tenant, body);
+      return [{ index: this.index, routing: scoped.routing }, scoped.body];
+    });
+    let items: readonly MultiSearchItem[];
+    try {
+      const response = await this.client.msearch({ body: lines as never });
+      items = (response.body as unknown as { responses: MultiSearchItem[] }).responses;
+    } catch (error) {
+      throw unavailable(error);
+    }
+    return items.map((item) => {
+      if ('error' in item) {
+        throw failure(item);
+      }
+      return item;
+    });
+  }
+}
+
+/** Hits counted with `track_total_hits: true`, hence exact. */
+function hitCount(response: SearchResponse): number {
+  return response.hits.total?.value ?? 0;
+}
+
+function resourcesOf(response: SearchResponse): Resource[] {
+  return response.hits.hits.map((hit) => hit._source.resource);
+}
+
+const TOO_LARGE = new Set(['too_many_clauses', 'too_many_nested_clauses', 'too_complex_to_determinize_exception']);
+
+function failure(item: Extract<MultiSearchItem, { error: unknown }>): FhirError {
+  const types = [item.error.type, item.error.caused_by?.type, ...(item.error.root_cause ?? []).map((cause) => cause.type)];
+  if (types.some((type) => type !== undefined && TOO_LARGE.has(type))) {
+    return FhirError.of(400, 'too-costly', 'This search is too large for the search index (too many values or conditions). Narrow it.');
+  }
+  return unavailable(item.error);
+}
+
+/** A 503 that names no internals; the cause stays attached for the logs. */
+function unavailable(cause: unknown): FhirError {
+  const error = FhirError.of(503, 'transient', 'The search index is unavailable; retry later');
+  return Object.assign(error, { cause });
+}
