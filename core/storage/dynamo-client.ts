@@ -63,7 +63,9 @@ function itemsIn(output: ReadOutput): number {
 }
 
 export function createDocumentClient(config: Pick<RuntimeConfig, 'region' | 'dynamoEndpoint'>): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({ region: config.region, endpoint: config.dynamoEndpoint, maxAttempts: 4 });
+  // DynamoDB Local answers 500 "too long waiting for a lock" under load, where AWS would succeed:
+  // locally, retry those longer (the SDK retries 500s with backoff).
+  const client = new DynamoDBClient({ region: config.region, endpoint: config.dynamoEndpoint, maxAttempts: config.dynamoEndpoint ? 10 : 4 });
   client.middlewareStack.add(
     (next, context) => async (args) => {
       (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'INDEXES';

@@ -63,7 +63,7 @@ let poller: StreamPoller;
 
 beforeAll(async () => {
   await ensureLocalTable(endpoint, tableName);
-  poller = await startLocalStreamProcessing({ endpoint, tableName, handler: streamHandler(() => capturing), pollIntervalMs: 20 });
+  poller = await startLocalStreamProcessing({ endpoint, tableName, handler: streamHandler(() => capturing) });
 });
 
 afterAll(async () => {

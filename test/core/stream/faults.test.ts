@@ -60,7 +60,7 @@ const CLOSED_PORT = 'http://127.0.0.1:1';
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const AUTHOR = 'alice@example.org';
 /** Fast retries, and never a dead letter unless a test asks for one. */
-const RETRY_FOREVER = { maximumRetryAttempts: -1, retryBackoff: { initialMs: 10, maxMs: 100 }, pollIntervalMs: 20 } as const;
+const RETRY_FOREVER = { maximumRetryAttempts: -1, retryBackoff: { initialMs: 10, maxMs: 100 } } as const;
 
 interface ChangeMessage {
   eventId: string;
