@@ -15,6 +15,7 @@ import { AuditLog } from '../../../core/audit/audit-log.js';
 import { loadConfig } from '../../../core/config.js';
 import { deleteResource, type FhirContext } from '../../../core/fhir/interactions.js';
 import { DynamoSearchEngine } from '../../../core/search/dynamo-engine.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../../core/storage/dynamo-client.js';
 import { type PlannedWrite, ResourceRepository, type ResourceKey, type WriteMethod } from '../../../core/storage/repository.js';
 import type { CommitStage } from '../../../core/storage/transaction-log.js';
@@ -24,16 +25,19 @@ import { parseTenantId, type TenantId } from '../../../core/tenant.js';
 import { streamHandler } from '../../../functions/stream-processor.js';
 import type { StreamPoller } from '../../../scripts/local/stream-poller.js';
 import { startLocalStreamProcessing } from '../../../scripts/local/stream-processing.js';
+import { type DynamoDbLocal, localHandlerEnv, startDynamoDbLocal } from '../../../scripts/local/dynamodb-local.js';
 import { ensureLocalTable } from '../../../scripts/local/table.js';
 
 const suffix = randomUUID().slice(0, 8);
 const tableName = `changes-${suffix}`;
-const endpoint = process.env.DYNAMODB_ENDPOINT as string;
-const config = loadConfig({ ...process.env, FHIR_TABLE_NAME: tableName });
-const client = createDocumentClient(config);
-const repository = new ResourceRepository(client, tableName);
+// A DynamoDB Local of this file's own: with the poller reading the stream while a large
+// transaction stages 8 chunks at once, the run's shared instance (holding every other file's
+// tables and streams) answers "too long waiting for a lock" — an emulator artifact.
+let database: DynamoDbLocal;
+let client: DynamoDBDocumentClient;
+let repository: ResourceRepository;
 /** A repository whose clock is past every open transaction's deadline: its sweep finishes them. */
-const later = new ResourceRepository(client, tableName, { clock: () => Date.now() + 10 * 60_000 });
+let later: ResourceRepository;
 
 class Crash extends Error {}
 
@@ -62,12 +66,17 @@ const capturing = {
 let poller: StreamPoller;
 
 beforeAll(async () => {
-  await ensureLocalTable(endpoint, tableName);
-  poller = await startLocalStreamProcessing({ endpoint, tableName, handler: streamHandler(() => capturing) });
-});
+  database = await startDynamoDbLocal();
+  client = createDocumentClient(loadConfig({ ...process.env, ...localHandlerEnv(database.endpoint, tableName) }));
+  repository = new ResourceRepository(client, tableName);
+  later = new ResourceRepository(client, tableName, { clock: () => Date.now() + 10 * 60_000 });
+  await ensureLocalTable(database.endpoint, tableName);
+  poller = await startLocalStreamProcessing({ endpoint: database.endpoint, tableName, handler: streamHandler(() => capturing) });
+}, 60_000);
 
 afterAll(async () => {
   await poller?.stop();
+  await database?.stop();
 });
 
 const newTenant = (name: string): TenantId => parseTenantId(`${name}-${randomUUID().slice(0, 8)}`);
