@@ -18,7 +18,7 @@ import { startLocalStreamProcessing } from '../../scripts/local/stream-processin
 import type { StreamPoller } from '../../scripts/local/stream-poller.js';
 import { ensureLocalTable } from '../../scripts/local/table.js';
 import { useLocalApi } from '../support/local-api.js';
-import { indexedVersions, tableVersions } from '../support/stream.js';
+import { indexedVersions, receiveAll, tableVersions } from '../support/stream.js';
 
 const suffix = randomUUID().slice(0, 8);
 const tableName = `stream-${suffix}`;
@@ -63,16 +63,6 @@ async function settle(): Promise<void> {
   await openSearchClient(config.openSearch!, config.region).indices.refresh({ index });
 }
 
-async function receiveAll(subscriber: LocalSubscriber): Promise<Awaited<ReturnType<LocalSubscriber['receive']>>> {
-  const received = [];
-  for (;;) {
-    const batch = await subscriber.receive({ waitMs: received.length === 0 ? 2000 : 300 });
-    if (batch.length === 0) {
-      return received;
-    }
-    received.push(...batch);
-  }
-}
 
 describe('a scripted session of writes and reads', () => {
   let patientId: string;

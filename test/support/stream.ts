@@ -4,6 +4,7 @@
  */
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Client } from '@opensearch-project/opensearch';
+import type { LocalSubscriber } from '../../scripts/local/messaging.js';
 import { CURRENT_SK, resourcePKPrefix } from '../../core/storage/keys.js';
 import type { TenantId } from '../../core/tenant.js';
 
@@ -42,4 +43,16 @@ export async function indexedVersions(client: Client, index: string, tenant: str
     versions[hit._source.ref] = hit._version;
   }
   return versions;
+}
+
+/** Everything waiting in a subscriber's queue: waits for a first message, then until the queue stays empty. */
+export async function receiveAll(subscriber: LocalSubscriber): Promise<Awaited<ReturnType<LocalSubscriber['receive']>>> {
+  const received = [];
+  for (;;) {
+    const batch = await subscriber.receive({ waitMs: received.length === 0 ? 2000 : 300 });
+    if (batch.length === 0) {
+      return received;
+    }
+    received.push(...batch);
+  }
 }

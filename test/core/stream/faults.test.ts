@@ -41,11 +41,11 @@ import { STREAM_PROCESSOR } from '../../../functions/routes.js';
 import { streamHandler } from '../../../functions/stream-processor.js';
 import { localDynamoDbClient } from '../../../scripts/local/dynamodb-local.js';
 import { lambdaContext } from '../../../scripts/local/http-server.js';
-import { type LocalSubscriber, startLocalMessaging, subscribeQueue } from '../../../scripts/local/messaging.js';
+import { startLocalMessaging, subscribeQueue } from '../../../scripts/local/messaging.js';
 import type { StreamPoller, StreamPollerOptions } from '../../../scripts/local/stream-poller.js';
 import { type StreamLambda, startLocalStreamProcessing } from '../../../scripts/local/stream-processing.js';
 import { ensureLocalTable } from '../../../scripts/local/table.js';
-import { indexedVersions, tableVersions } from '../../support/stream.js';
+import { indexedVersions, receiveAll, tableVersions } from '../../support/stream.js';
 
 if (logLevel === undefined) {
   delete process.env.POWERTOOLS_LOG_LEVEL;
@@ -71,17 +71,6 @@ interface ChangeMessage {
   versionId: string;
 }
 
-/** Everything waiting in a subscriber's queue. */
-async function receiveAll(subscriber: LocalSubscriber) {
-  const received = [];
-  for (;;) {
-    const batch = await subscriber.receive({ waitMs: received.length === 0 ? 1000 : 200 });
-    if (batch.length === 0) {
-      return received;
-    }
-    received.push(...batch);
-  }
-}
 
 /** Waits, without asserting on time, until `condition` holds (a timeout fails the test). */
 async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
