@@ -4,7 +4,7 @@ import { searchAccess, searchEnvironment } from './search';
 /**
  * API Gateway REST routes, one per entry of the route table, each to its per-operation
  * function. Functions are deployed on Node 22 (@medplum/core 5 needs it) with the generated
- * FHIR definitions copied beside the handler (see core/fhir/definitions.ts).
+ * FHIR definitions copied beside the handler (see core/r4/definitions.ts).
  *
  * They read and write the table and query OpenSearch; change events and AuditEvents of writes
  * come from the stream processor, and read audits go to the table, so no topic is linked here.

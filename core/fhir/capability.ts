@@ -3,9 +3,9 @@
  * when a capability lands, it is added here together with its tests.
  */
 import type { CapabilityStatement, CapabilityStatementRestResource, ResourceType } from '@medplum/fhirtypes';
-import { searchParameters } from '../search/parameters.js';
-import type { SearchParameterType } from '../search/types.js';
-import { resourceTypes } from './definitions.js';
+import { searchParameters } from '../r4/search-parameters.js';
+import type { SearchParameterType } from '../r4/search-types.js';
+import { resourceTypes } from '../r4/definitions.js';
 
 export const SOFTWARE = { name: 'fhir-serverless', version: '0.1.0' };
 

@@ -13,7 +13,7 @@ import { FhirError } from '../errors.js';
 import { matchesCriterion } from '../search/match.js';
 import type { Criterion, SearchQuery } from '../search/types.js';
 import type { ResourceVersion, WriteResult } from '../storage/repository.js';
-import { isResourceType } from './definitions.js';
+import { isResourceType } from '../r4/definitions.js';
 import {
   assertResourceType,
   createResource,

@@ -11,8 +11,8 @@ import type { SearchEngine, SearchResult } from '../search/engine.js';
 import { parseSearchQuery } from '../search/parse.js';
 import type { SearchQuery } from '../search/types.js';
 import type { TenantId } from '../tenant.js';
-import { isResourceType } from './definitions.js';
-import { newResourceId, parseId, parseVersionId } from './ids.js';
+import { isResourceType } from '../r4/definitions.js';
+import { newResourceId, parseId, parseVersionId } from '../r4/ids.js';
 import { assertValidResource, validateResource } from './validation.js';
 
 export interface FhirContext {

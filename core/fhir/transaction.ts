@@ -33,7 +33,7 @@ import {
   writeEntry,
 } from './bundle-entry.js';
 import { conditionalUpdateId, findMatches, matchesInProcess, parseConditionalUrl, referenceTarget, requireMatch, singleMatch } from './conditional.js';
-import { newResourceId } from './ids.js';
+import { newResourceId } from '../r4/ids.js';
 import {
   assertIfMatch,
   describe,
@@ -45,7 +45,7 @@ import {
   resourceToCreate,
   resourceToUpdate,
 } from './interactions.js';
-import { isConditionalReference, isTemporaryReference, referencesIn, replaceFullUrls, replaceReferences } from './references.js';
+import { isConditionalReference, isTemporaryReference, referencesIn, replaceFullUrls, replaceReferences } from '../r4/references.js';
 import { assertValidResource } from './validation.js';
 
 /** Searches and state reads in flight at once: enough to hide latency, few enough not to throttle. */

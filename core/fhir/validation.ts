@@ -7,9 +7,9 @@ import { evalFhirPath, OperationOutcomeError, validateResource as validateStruct
 import type { TypedValueWithPath } from '@medplum/core';
 import type { CodeableConcept, Coding, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { FhirError, issue } from '../errors.js';
-import { dateRange } from '../search/precision.js';
-import type { RequiredValueSet } from './definitions.js';
-import { isResourceType, loadResourceDefinitions, requiredValueSet } from './definitions.js';
+import { dateRange } from '../r4/precision.js';
+import type { RequiredValueSet } from '../r4/definitions.js';
+import { isResourceType, loadResourceDefinitions, requiredValueSet } from '../r4/definitions.js';
 
 /** Values bound to a required ValueSet, collected by Medplum's validator: ValueSet URL → values. */
 type BoundValues = Record<string, TypedValueWithPath[]>;

@@ -7,9 +7,10 @@
  * first and hands the matcher the set of `Type/id` it found (`ResolvedReferences`).
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { extractValues } from './extract.js';
-import { normalizeString } from './precision.js';
-import type { Criterion, CriterionValue, IndexValue, Modifier, Prefix, SearchParameterDefinition } from './types.js';
+import { extractValues, referencedKeys } from '../r4/extract.js';
+import { normalizeString } from '../r4/precision.js';
+import type { Criterion, CriterionValue, Modifier, Prefix } from './types.js';
+import type { IndexValue, SearchParameterDefinition } from '../r4/search-types.js';
 
 /**
  * A criterion ready to match: a plain one, or one whose chain or `_has` the engine resolved to
@@ -26,11 +27,6 @@ export type ResolvedCriterion =
 
 export function matchesAll(resource: Resource, criteria: readonly ResolvedCriterion[]): boolean {
   return criteria.every((resolved) => matchesResolved(resource, resolved));
-}
-
-/** The `Type/id` (or URL) each reference value of `param` points at. */
-export function referencedKeys(resource: Resource, param: SearchParameterDefinition): string[] {
-  return extractValues(resource, param).flatMap((value) => (value.type === 'reference' ? [referenceKey(value)] : []));
 }
 
 function matchesResolved(resource: Resource, resolved: ResolvedCriterion): boolean {
@@ -66,10 +62,6 @@ function matchesCriterionValue(values: readonly IndexValue[], value: CriterionVa
     return values.length > 0 && !values.some((indexed) => matchesValue(indexed, equal, modifier));
   }
   return values.some((indexed) => matchesValue(indexed, value, modifier));
-}
-
-export function referenceKey(value: Extract<IndexValue, { type: 'reference' }>): string {
-  return value.resourceType && value.id ? `${value.resourceType}/${value.id}` : (value.url ?? '');
 }
 
 function matchesValue(indexed: IndexValue, value: CriterionValue, modifier: Modifier | undefined): boolean {

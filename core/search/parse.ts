@@ -11,22 +11,11 @@
  * Parameters with an empty value are ignored, as R4 says, under either handling.
  */
 import { FhirError } from '../errors.js';
-import { isResourceType, resourceTypes as allResourceTypes } from '../fhir/definitions.js';
-import { patientCompartmentParameters, searchParameter } from './parameters.js';
-import { dateRange, decimalRange } from './precision.js';
-import type {
-  ChainLink,
-  Criterion,
-  CriterionValue,
-  IncludeRule,
-  Modifier,
-  Prefix,
-  SearchCriterion,
-  SearchParameterDefinition,
-  SearchParameterType,
-  SearchQuery,
-  SortRule,
-} from './types.js';
+import { isResourceType, resourceTypes as allResourceTypes } from '../r4/definitions.js';
+import { patientCompartmentParameters, searchParameter } from '../r4/search-parameters.js';
+import { dateRange, decimalRange } from '../r4/precision.js';
+import type { ChainLink, Criterion, CriterionValue, IncludeRule, Modifier, Prefix, SearchCriterion, SearchQuery, SortRule } from './types.js';
+import type { SearchParameterDefinition, SearchParameterType } from '../r4/search-types.js';
 
 export interface SearchInput {
   /** `[type]` for a type search; `[]` for a system search (the types come from `_type`, else all). */

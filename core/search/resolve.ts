@@ -7,9 +7,11 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { TenantId } from '../tenant.js';
-import { referencedKeys, type ResolvedCriterion } from './match.js';
-import { patientCompartmentParameters, searchParameter, searchParameters } from './parameters.js';
-import type { Criterion, HasCriterion, IncludeRule, SearchCriterion, SearchParameterDefinition, SearchQuery } from './types.js';
+import { referencedKeys } from '../r4/extract.js';
+import type { ResolvedCriterion } from './match.js';
+import { patientCompartmentParameters, searchParameter, searchParameters } from '../r4/search-parameters.js';
+import type { Criterion, HasCriterion, IncludeRule, SearchCriterion, SearchQuery } from './types.js';
+import type { SearchParameterDefinition } from '../r4/search-types.js';
 
 /** `_include:iterate` rounds; R4 lets servers bound iteration. */
 const MAX_INCLUDE_ROUNDS = 5;

@@ -4,9 +4,10 @@
  * last either way. `Type/id` breaks ties, so the order is total and paging by key is stable.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { extractValues } from './extract.js';
-import { referenceKey } from './match.js';
-import type { IndexValue, SortRule } from './types.js';
+import { extractValues } from '../r4/extract.js';
+import { referenceKey } from '../r4/extract.js';
+import type { SortRule } from './types.js';
+import type { IndexValue } from '../r4/search-types.js';
 
 export type SortKeyPart = string | number | null;
 

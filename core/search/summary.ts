@@ -4,7 +4,7 @@
  */
 import { getDataType } from '@medplum/core';
 import type { Coding, Resource } from '@medplum/fhirtypes';
-import { loadResourceDefinitions } from '../fhir/definitions.js';
+import { loadResourceDefinitions } from '../r4/definitions.js';
 
 const SUBSETTED: Coding = { system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', code: 'SUBSETTED' };
 /** Always returned: the resource would not be a resource without them. */

@@ -11,9 +11,9 @@
  * code, so `identifier=system|value` and `code=system|code` read just their partition.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { compartmentPatients } from '../search/compartment.js';
-import { extractValues } from '../search/extract.js';
-import { searchParameter } from '../search/parameters.js';
+import { compartmentPatients } from '../r4/compartment.js';
+import { extractValues } from '../r4/extract.js';
+import { searchParameter } from '../r4/search-parameters.js';
 import type { TenantId } from '../tenant.js';
 import { gsi1Lookup, gsi2PatientCompartment, gsi3TypeByLastUpdated, lookupSK, MULTI_PATIENT } from './keys.js';
 

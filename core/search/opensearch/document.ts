@@ -7,11 +7,11 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { TenantId } from '../../tenant.js';
-import { extractValues } from '../extract.js';
-import { referenceKey } from '../match.js';
-import { searchParameters } from '../parameters.js';
+import { extractValues } from '../../r4/extract.js';
+import { referenceKey } from '../../r4/extract.js';
+import { searchParameters } from '../../r4/search-parameters.js';
 import { finite } from '../sort.js';
-import type { IndexValue } from '../types.js';
+import type { IndexValue } from '../../r4/search-types.js';
 
 /** One IndexValue as flat fields; which fields are set depends on `type` (see mapping.ts). */
 export interface ValueFields {

@@ -7,7 +7,7 @@
 import type { TenantId } from '../../tenant.js';
 import type { Position } from '../engine.js';
 import type { ResolvedCriterion } from '../match.js';
-import { normalizeString } from '../precision.js';
+import { normalizeString } from '../../r4/precision.js';
 import type { SortKeyPart } from '../sort.js';
 import type { Criterion, CriterionValue, Modifier, Prefix, SortRule } from '../types.js';
 import { identifierTypeKey } from './document.js';

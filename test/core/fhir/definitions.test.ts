@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { DefinitionsFile } from '../../../core/fhir/definitions.js';
-import { DEFINITION_FILES, isResourceType, loadedResourceDefinitions, resourceTypes } from '../../../core/fhir/definitions.js';
+import type { DefinitionsFile } from '../../../core/r4/definitions.js';
+import { DEFINITION_FILES, isResourceType, loadedResourceDefinitions, resourceTypes } from '../../../core/r4/definitions.js';
 import { validateResource } from '../../../core/fhir/validation.js';
 import { buildDefinitions } from '../../../scripts/build-definitions.js';
 

@@ -1,7 +1,7 @@
 /** Finding and replacing links inside resources: every depth, only what is asked. */
 import type { Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { isConditionalReference, isTemporaryReference, referencesIn, replaceFullUrls, replaceReferences } from '../../../core/fhir/references.js';
+import { isConditionalReference, isTemporaryReference, referencesIn, replaceFullUrls, replaceReferences } from '../../../core/r4/references.js';
 
 const observation = {
   resourceType: 'Observation',

@@ -1,9 +1,9 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { extractValues } from '../../../core/search/extract.js';
-import { searchParameter } from '../../../core/search/parameters.js';
-import { dateRange, decimalRange } from '../../../core/search/precision.js';
-import type { IndexValue } from '../../../core/search/types.js';
+import { extractValues } from '../../../core/r4/extract.js';
+import { searchParameter } from '../../../core/r4/search-parameters.js';
+import { dateRange, decimalRange } from '../../../core/r4/precision.js';
+import type { IndexValue } from '../../../core/r4/search-types.js';
 
 const LOINC = 'http://loinc.org';
 const UCUM = 'http://unitsofmeasure.org';

@@ -9,10 +9,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Resource } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { isResourceType } from '../../../core/fhir/definitions.js';
-import { extractValues } from '../../../core/search/extract.js';
-import { searchParameters } from '../../../core/search/parameters.js';
-import type { SearchParameterType } from '../../../core/search/types.js';
+import { isResourceType } from '../../../core/r4/definitions.js';
+import { extractValues } from '../../../core/r4/extract.js';
+import { searchParameters } from '../../../core/r4/search-parameters.js';
+import type { SearchParameterType } from '../../../core/r4/search-types.js';
 import { cachedPackage } from '../../../scripts/local/package-cache.js';
 
 interface Sweep {

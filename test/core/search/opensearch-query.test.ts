@@ -10,7 +10,7 @@ import { parseSearchRequest } from '../../../core/fhir/interactions.js';
 import { matchesCriterion } from '../../../core/search/match.js';
 import { OpenSearchEngine } from '../../../core/search/opensearch/engine.js';
 import { matchingQuery, tenantScoped, urisAbove } from '../../../core/search/opensearch/query.js';
-import { resourceTypes } from '../../../core/fhir/definitions.js';
+import { resourceTypes } from '../../../core/r4/definitions.js';
 import { type MatchSource, resolveCriteria } from '../../../core/search/resolve.js';
 import type { Criterion } from '../../../core/search/types.js';
 import { parseTenantId } from '../../../core/tenant.js';

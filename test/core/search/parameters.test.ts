@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { resourceTypes } from '../../../core/fhir/definitions.js';
-import { patientCompartmentParameters, searchParameter, searchParameters } from '../../../core/search/parameters.js';
+import { resourceTypes } from '../../../core/r4/definitions.js';
+import { patientCompartmentParameters, searchParameter, searchParameters } from '../../../core/r4/search-parameters.js';
 
 const RESOURCE_LEVEL = ['_id', '_lastUpdated', '_profile', '_security', '_source', '_tag'];
 

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { FhirError } from '../../../core/errors.js';
 import { parseSearchQuery, type SearchInput, type SearchOptions } from '../../../core/search/parse.js';
-import { dateRange } from '../../../core/search/precision.js';
+import { dateRange } from '../../../core/r4/precision.js';
 import type { Criterion, CriterionValue, SearchCriterion, SearchQuery } from '../../../core/search/types.js';
 
 const OPTIONS: SearchOptions = { defaultCount: 20, maxCount: 100, strict: false };

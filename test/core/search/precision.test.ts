@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dateRange, decimalRange, normalizeString } from '../../../core/search/precision.js';
+import { dateRange, decimalRange, normalizeString } from '../../../core/r4/precision.js';
 
 const ms = (iso: string): number => Date.parse(iso);
 

@@ -7,10 +7,10 @@
 import type { FhirPathAtom, TypedValue } from '@medplum/core';
 import { evalFhirPathTyped, parseFhirPath, toTypedValue } from '@medplum/core';
 import type { Address, CodeableConcept, Coding, ContactPoint, HumanName, Identifier, Money, Period, Quantity, Range, Reference, Resource, Timing } from '@medplum/fhirtypes';
-import { isResourceType, loadResourceDefinitions } from '../fhir/definitions.js';
+import { isResourceType, loadResourceDefinitions } from './definitions.js';
 import type { DecimalRange } from './precision.js';
 import { dateRange, decimalRange, normalizeString } from './precision.js';
-import type { IndexValue, SearchParameterDefinition, SearchParameterType } from './types.js';
+import type { IndexValue, SearchParameterDefinition, SearchParameterType } from './search-types.js';
 
 type ValueOf<T extends IndexValue['type']> = Extract<IndexValue, { type: T }>;
 
@@ -272,4 +272,14 @@ function uriValues({ value }: TypedValue): ValueOf<'uri'>[] {
 /** Values go to DynamoDB and OpenSearch as they are: no keys that hold nothing. */
 function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
+}
+
+/** The `Type/id` (or URL) each reference value of `param` points at. */
+export function referencedKeys(resource: Resource, param: SearchParameterDefinition): string[] {
+  return extractValues(resource, param).flatMap((value) => (value.type === 'reference' ? [referenceKey(value)] : []));
+}
+
+/** A reference value as one key: `Type/id` when it names a resource, else its URL. */
+export function referenceKey(value: Extract<IndexValue, { type: 'reference' }>): string {
+  return value.resourceType && value.id ? `${value.resourceType}/${value.id}` : (value.url ?? '');
 }

@@ -3,8 +3,8 @@
  * belongs to through the compartment's parameters for its type. A Patient is in its own.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { referencedKeys } from './match.js';
-import { patientCompartmentParameters, searchParameter } from './parameters.js';
+import { referencedKeys } from './extract.js';
+import { patientCompartmentParameters, searchParameter } from './search-parameters.js';
 
 export function compartmentPatients(resource: Resource): string[] {
   const patients = new Set<string>(resource.resourceType === 'Patient' && resource.id ? [resource.id] : []);

@@ -4,8 +4,8 @@
  * (Observation's are 9 KB of the 450 KB for all 146 types).
  */
 import { join } from 'node:path';
-import { isResourceType, readDefinitionsJson } from '../fhir/definitions.js';
-import type { SearchParameterDefinition } from './types.js';
+import { isResourceType, readDefinitionsJson } from './definitions.js';
+import type { SearchParameterDefinition } from './search-types.js';
 
 /** File names inside the definitions directory: the contract between the build and this loader. */
 export const SEARCH_DEFINITION_FILES = {
