@@ -1,4 +1,4 @@
-import { processBundle } from '../core/fhir/bundle.js';
+import { processBundle } from '../core/fhir/batch.js';
 import { fhirHandler, logger } from './lib/fhir-handler.js';
 import { baseUrlOf, jsonResponse, parseJsonBody, preferences } from './lib/http.js';
 

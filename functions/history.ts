@@ -1,4 +1,4 @@
-import { historyBundle, versionReference } from '../core/fhir/bundles.js';
+import { historyBundle, versionReference } from '../core/fhir/result-bundles.js';
 import { instanceHistory, typeHistory } from '../core/fhir/interactions.js';
 import { fhirHandler } from './lib/fhir-handler.js';
 import { baseUrlOf, jsonResponse, queryOf } from './lib/http.js';

@@ -1,5 +1,5 @@
 import { readResource } from '../core/fhir/interactions.js';
-import { versionReference } from '../core/fhir/bundles.js';
+import { versionReference } from '../core/fhir/result-bundles.js';
 import { fhirHandler } from './lib/fhir-handler.js';
 import { jsonResponse, versionHeaders } from './lib/http.js';
 

@@ -1,4 +1,4 @@
-import { searchsetBundle } from '../core/fhir/bundles.js';
+import { searchsetBundle } from '../core/fhir/result-bundles.js';
 import { searchResources } from '../core/fhir/interactions.js';
 import { issue } from '../core/errors.js';
 import { subset } from '../core/search/summary.js';

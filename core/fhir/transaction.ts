@@ -31,7 +31,7 @@ import {
   searchRequestOf,
   versionOf,
   writeEntry,
-} from './bundle-entry.js';
+} from './batch-entry.js';
 import { conditionalUpdateId, findMatches, matchesInProcess, parseConditionalUrl, referenceTarget, requireMatch, singleMatch } from './conditional.js';
 import { newResourceId } from '../r4/ids.js';
 import {

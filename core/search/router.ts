@@ -12,7 +12,7 @@
  * always search the table (read-your-writes, core/fhir/conditional.ts).
  */
 import type { TenantId } from '../tenant.js';
-import { isPlainListing } from './dynamo-engine.js';
+import { isPlainListing } from './dynamodb/engine.js';
 import type { SearchEngine, SearchResult } from './engine.js';
 import type { SearchQuery } from './types.js';
 

@@ -14,7 +14,7 @@ import { auditEvent, type AuditedInteraction, writeAuditId, uuidFrom } from '../
 import type { AuditLog } from '../audit/audit-log.js';
 import type { EventPublisher, OutgoingEvent } from '../events/publisher.js';
 import type { ResourceIndexer } from '../search/opensearch/indexer.js';
-import { versionReference } from '../fhir/bundles.js';
+import { versionReference } from '../fhir/result-bundles.js';
 import { type ResourceChange, type StreamChange, type TableStreamRecord, streamChangeOf } from './changes.js';
 
 export interface StreamProcessorDependencies {

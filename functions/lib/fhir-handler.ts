@@ -17,7 +17,7 @@ import { FhirError, toOperationOutcome } from '../../core/errors.js';
 import type { FhirContext } from '../../core/fhir/interactions.js';
 import { createDocumentClient, resetDynamoUsage } from '../../core/storage/dynamo-client.js';
 import { ResourceRepository } from '../../core/storage/repository.js';
-import { DynamoSearchEngine } from '../../core/search/dynamo-engine.js';
+import { DynamoSearchEngine } from '../../core/search/dynamodb/engine.js';
 import type { SearchEngine } from '../../core/search/engine.js';
 import { assertJsonAcceptable, outcomeResponse } from './http.js';
 import { principalOf, tenantOf } from './tenant.js';

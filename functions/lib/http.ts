@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { versionOfEtag, weakEtag } from '../../core/fhir/bundles.js';
+import { versionOfEtag, weakEtag } from '../../core/fhir/result-bundles.js';
 import { FhirError, informationOutcome } from '../../core/errors.js';
 import type { ResourceVersion } from '../../core/storage/repository.js';
 

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import type { RuntimeConfig } from '../../core/config.js';
 import { FhirError } from '../../core/errors.js';
 import type { PageRequest } from '../../core/fhir/interactions.js';
-import type { PageLinks } from '../../core/fhir/bundles.js';
+import type { PageLinks } from '../../core/fhir/result-bundles.js';
 import { baseUrlOf, queryOf } from './http.js';
 
 const FHIR_INSTANT_OR_DATE = /^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;

@@ -19,7 +19,7 @@ import { config } from '../../core/config.js';
 import { toOperationOutcome } from '../../core/errors.js';
 import { EventPublisher } from '../../core/events/publisher.js';
 import { parseSearchRequest } from '../../core/fhir/interactions.js';
-import { DynamoSearchEngine } from '../../core/search/dynamo-engine.js';
+import { DynamoSearchEngine } from '../../core/search/dynamodb/engine.js';
 import type { SearchEngine, SearchResult } from '../../core/search/engine.js';
 import { openSearchClient } from '../../core/search/opensearch/client.js';
 import { OpenSearchEngine } from '../../core/search/opensearch/engine.js';

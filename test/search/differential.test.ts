@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config } from '../../core/config.js';
 import { FhirError } from '../../core/errors.js';
 import { parseSearchRequest } from '../../core/fhir/interactions.js';
-import { DynamoSearchEngine } from '../../core/search/dynamo-engine.js';
+import { DynamoSearchEngine } from '../../core/search/dynamodb/engine.js';
 import type { SearchEngine, SearchResult } from '../../core/search/engine.js';
 import { extractValues } from '../../core/r4/extract.js';
 import { OpenSearchEngine } from '../../core/search/opensearch/engine.js';

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../core/config.js';
 import { FhirError } from '../../../core/errors.js';
 import { searchResources, type FhirContext } from '../../../core/fhir/interactions.js';
-import { DynamoSearchEngine } from '../../../core/search/dynamo-engine.js';
+import { DynamoSearchEngine } from '../../../core/search/dynamodb/engine.js';
 import { createDocumentClient, dynamoUsage, resetDynamoUsage } from '../../../core/storage/dynamo-client.js';
 import { gsi3OpenTransactionsPartition, resourcePK, STAGED_SK } from '../../../core/storage/keys.js';
 import { ResourceRepository, type PlannedWrite, type ResourceKey } from '../../../core/storage/repository.js';

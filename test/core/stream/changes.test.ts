@@ -14,7 +14,7 @@ import { auditEvent, newAuditId } from '../../../core/audit/audit-event.js';
 import { AuditLog } from '../../../core/audit/audit-log.js';
 import { loadConfig } from '../../../core/config.js';
 import { deleteResource, type FhirContext } from '../../../core/fhir/interactions.js';
-import { DynamoSearchEngine } from '../../../core/search/dynamo-engine.js';
+import { DynamoSearchEngine } from '../../../core/search/dynamodb/engine.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../../core/storage/dynamo-client.js';
 import { type PlannedWrite, ResourceRepository, type ResourceKey, type WriteMethod } from '../../../core/storage/repository.js';

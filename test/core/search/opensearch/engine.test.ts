@@ -7,13 +7,13 @@
 import type { Encounter, Resource } from '@medplum/fhirtypes';
 import { Client } from '@opensearch-project/opensearch';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FhirError } from '../../../core/errors.js';
-import { parseSearchRequest } from '../../../core/fhir/interactions.js';
-import { encodePageCursor, pageOf, type SearchEngine, type SearchResult } from '../../../core/search/engine.js';
-import { OpenSearchEngine } from '../../../core/search/opensearch/engine.js';
-import type { SearchQuery } from '../../../core/search/types.js';
-import { parseTenantId } from '../../../core/tenant.js';
-import { indexResources, useOpenSearchIndex } from '../../support/opensearch.js';
+import { FhirError } from '../../../../core/errors.js';
+import { parseSearchRequest } from '../../../../core/fhir/interactions.js';
+import { encodePageCursor, pageOf, type SearchEngine, type SearchResult } from '../../../../core/search/engine.js';
+import { OpenSearchEngine } from '../../../../core/search/opensearch/engine.js';
+import type { SearchQuery } from '../../../../core/search/types.js';
+import { parseTenantId } from '../../../../core/tenant.js';
+import { indexResources, useOpenSearchIndex } from '../../../support/opensearch.js';
 
 const index = useOpenSearchIndex();
 

@@ -1,6 +1,6 @@
 /** Reading a Bundle entry's request, and pointing errors at the entry. */
 import { describe, expect, it } from 'vitest';
-import { atEntry, parseEntry, statusText } from '../../../core/fhir/bundle-entry.js';
+import { atEntry, parseEntry, statusText } from '../../../core/fhir/batch-entry.js';
 import { FhirError } from '../../../core/errors.js';
 
 const patient = { resourceType: 'Patient', id: 'p1' };

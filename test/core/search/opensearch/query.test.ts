@@ -6,15 +6,15 @@
  */
 import type { Observation, Resource } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseSearchRequest } from '../../../core/fhir/interactions.js';
-import { matchesCriterion } from '../../../core/search/match.js';
-import { OpenSearchEngine } from '../../../core/search/opensearch/engine.js';
-import { matchingQuery, tenantScoped, urisAbove } from '../../../core/search/opensearch/query.js';
-import { resourceTypes } from '../../../core/r4/definitions.js';
-import { type MatchSource, resolveCriteria } from '../../../core/search/resolve.js';
-import type { Criterion } from '../../../core/search/types.js';
-import { parseTenantId } from '../../../core/tenant.js';
-import { indexResources, useOpenSearchIndex } from '../../support/opensearch.js';
+import { parseSearchRequest } from '../../../../core/fhir/interactions.js';
+import { matchesCriterion } from '../../../../core/search/match.js';
+import { OpenSearchEngine } from '../../../../core/search/opensearch/engine.js';
+import { matchingQuery, tenantScoped, urisAbove } from '../../../../core/search/opensearch/query.js';
+import { resourceTypes } from '../../../../core/r4/definitions.js';
+import { type MatchSource, resolveCriteria } from '../../../../core/search/resolve.js';
+import type { Criterion } from '../../../../core/search/types.js';
+import { parseTenantId } from '../../../../core/tenant.js';
+import { indexResources, useOpenSearchIndex } from '../../../support/opensearch.js';
 
 describe('tenantScoped', () => {
   it('filters the body to the tenant and routes it to the tenant', () => {

@@ -8,7 +8,7 @@ import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/f
 import { FhirError, informationOutcome, toOperationOutcome } from '../errors.js';
 import { subset } from '../search/summary.js';
 import type { ResourceVersion } from '../storage/repository.js';
-import { searchsetBundle, versionOfEtag, weakEtag } from './bundles.js';
+import { searchsetBundle, versionOfEtag, weakEtag } from './result-bundles.js';
 import { criteriaOf, type Criteria, ifNoneExistCriteria, parseQueryString } from './conditional.js';
 import { isResourceType } from '../r4/definitions.js';
 import { isValidId, parseVersionId } from '../r4/ids.js';

@@ -6,14 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../core/config.js';
-import { FhirError } from '../../../core/errors.js';
-import { createResource, deleteResource, searchResources, updateResource, type FhirContext } from '../../../core/fhir/interactions.js';
-import { DynamoSearchEngine } from '../../../core/search/dynamo-engine.js';
-import { createDocumentClient } from '../../../core/storage/dynamo-client.js';
-import { gsi1LookupPartition } from '../../../core/storage/keys.js';
-import { ResourceRepository } from '../../../core/storage/repository.js';
-import { parseTenantId } from '../../../core/tenant.js';
+import { loadConfig } from '../../../../core/config.js';
+import { FhirError } from '../../../../core/errors.js';
+import { createResource, deleteResource, searchResources, updateResource, type FhirContext } from '../../../../core/fhir/interactions.js';
+import { DynamoSearchEngine } from '../../../../core/search/dynamodb/engine.js';
+import { createDocumentClient } from '../../../../core/storage/dynamo-client.js';
+import { gsi1LookupPartition } from '../../../../core/storage/keys.js';
+import { ResourceRepository } from '../../../../core/storage/repository.js';
+import { parseTenantId } from '../../../../core/tenant.js';
 
 const config = loadConfig(process.env);
 const repository = new ResourceRepository(createDocumentClient(config), config.tableName);

@@ -11,16 +11,16 @@
  * resource of the type through GSI3.
  */
 import type { Resource } from '@medplum/fhirtypes';
-import { FhirError } from '../errors.js';
-import { LOOKUP_PARAMETERS } from '../storage/index-keys.js';
-import type { ResourceRepository, ResourceVersion } from '../storage/repository.js';
-import type { TenantId } from '../tenant.js';
-import { matchesAll, type ResolvedCriterion } from './match.js';
-import { patientCompartmentParameters } from '../r4/search-parameters.js';
-import { pageOf, type SearchEngine, type SearchResult } from './engine.js';
-import { includedResources, type MatchSource, parameterDefinitions, resolveCriteria } from './resolve.js';
-import type { Criterion, SearchQuery } from './types.js';
-import type { SearchParameterDefinition } from '../r4/search-types.js';
+import { FhirError } from '../../errors.js';
+import { LOOKUP_PARAMETERS } from '../../storage/index-keys.js';
+import type { ResourceRepository, ResourceVersion } from '../../storage/repository.js';
+import type { TenantId } from '../../tenant.js';
+import { matchesAll, type ResolvedCriterion } from '../match.js';
+import { patientCompartmentParameters } from '../../r4/search-parameters.js';
+import { pageOf, type SearchEngine, type SearchResult } from '../engine.js';
+import { includedResources, type MatchSource, parameterDefinitions, resolveCriteria } from '../resolve.js';
+import type { Criterion, SearchQuery } from '../types.js';
+import type { SearchParameterDefinition } from '../../r4/search-types.js';
 
 export class DynamoSearchEngine implements SearchEngine {
   private readonly source: MatchSource = {

@@ -15,7 +15,7 @@ import {
   parseEntry,
   readEntry,
   writeEntry,
-} from './bundle-entry.js';
+} from './batch-entry.js';
 import { conditionalCreate, conditionalDelete, conditionalPatch, conditionalUpdate, findMatches, parseConditionalUrl, referenceTarget } from './conditional.js';
 import { createResource, deleteResource, type FhirContext, patchResource, updateResource } from './interactions.js';
 import { isConditionalReference, referencesIn, replaceReferences } from '../r4/references.js';
