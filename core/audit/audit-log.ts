@@ -8,12 +8,13 @@
  * all shards in parallel, and merges them by time: its cost follows the events returned, not
  * the size of the table or of other tenants' trails.
  */
-import { BatchWriteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, PutCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { FhirError } from '../errors.js';
 import type { TenantId } from '../tenant.js';
 import { decodeCursor, encodeCursor } from '../storage/cursor.js';
 import { AUDIT_SHARDS, auditPK, auditSK } from '../storage/keys.js';
+import { queryPages } from '../storage/paginate.js';
 
 /** An AuditEvent as stored: its tenant beside it, so the stream needs no parsing to route it. */
 export interface AuditItem {
@@ -112,33 +113,29 @@ export class AuditLog {
   }
 
   private async queryPartition(PK: string, lower: string, to: string, limit: number): Promise<AuditItem[]> {
-    return (await this.readPartition(PK, lower, to, { limit })).items;
-  }
-
-  private async countPartition(PK: string, from: string, to: string): Promise<number> {
-    return (await this.readPartition(PK, from, to, { count: true })).count;
-  }
-
-  /** One partition's records from `lower` to `to`, page by page: the first `limit`, or (count) how many, reading keys only. */
-  private async readPartition(PK: string, lower: string, to: string, options: { limit?: number; count?: boolean }): Promise<{ items: AuditItem[]; count: number }> {
     const items: AuditItem[] = [];
-    let count = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'PK = :pk AND SK BETWEEN :lower AND :upper',
-          ExpressionAttributeValues: { ':pk': PK, ':lower': lower, ':upper': upperBound(to) },
-          ...(options.count ? { Select: 'COUNT' as const } : { Limit: (options.limit ?? Infinity) - items.length }),
-          ExclusiveStartKey: start,
-        }),
-      );
+    for await (const page of queryPages(this.client, this.rangeQuery(PK, lower, to), { limit })) {
       items.push(...((page.Items ?? []) as AuditItem[]));
+    }
+    return items;
+  }
+
+  /** Reads keys only. */
+  private async countPartition(PK: string, from: string, to: string): Promise<number> {
+    let count = 0;
+    for await (const page of queryPages(this.client, { ...this.rangeQuery(PK, from, to), Select: 'COUNT' })) {
       count += page.Count ?? 0;
-      start = page.LastEvaluatedKey;
-    } while (start && items.length < (options.limit ?? Infinity));
-    return { items, count };
+    }
+    return count;
+  }
+
+  /** One partition's records from `lower` to `to`. */
+  private rangeQuery(PK: string, lower: string, to: string): QueryCommandInput {
+    return {
+      TableName: this.tableName,
+      KeyConditionExpression: 'PK = :pk AND SK BETWEEN :lower AND :upper',
+      ExpressionAttributeValues: { ':pk': PK, ':lower': lower, ':upper': upperBound(to) },
+    };
   }
 }
 

@@ -14,7 +14,8 @@
  * Several resources are written all or nothing by `commitAtomically`: one TransactWriteItems
  * when they fit, beyond that the commit protocol of transaction-log.ts. Every read here settles
  * that protocol's markers, so a transaction's versions appear to reads, history and index
- * queries all at once at its commit point, and never if it is rolled back.
+ * queries all at once at its commit point, and never if it is rolled back. The index scans of
+ * the DynamoDB search engine (index-scans.ts) read their resources through `readCurrentMany`.
  */
 import { TransactionCanceledException, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -25,12 +26,8 @@ import type { TenantId } from '../tenant.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import {
   CURRENT_SK,
-  MULTI_PATIENT,
   STAGED_SK,
   VERSION_SK_PREFIX,
-  gsi1LookupOverflowPartition,
-  gsi1LookupPartition,
-  gsi2PatientPartition,
   gsi3HistoryPartition,
   gsi3TypePartition,
   resourcePK,
@@ -126,8 +123,8 @@ export class ResourceRepository {
   private readonly log: TransactionLog;
 
   constructor(
-    private readonly client: DynamoDBDocumentClient,
-    private readonly tableName: string,
+    readonly client: DynamoDBDocumentClient,
+    readonly tableName: string,
     options: TransactionLogOptions = {},
   ) {
     this.log = new TransactionLog(client, tableName, options);
@@ -265,80 +262,6 @@ export class ResourceRepository {
     });
     const lastKey = keys.keys.at(-1);
     return { items, next: keys.more && lastKey ? encodeCursor({ s: String(lastKey.GSI3SK), id: idFromPK(String(lastKey.PK)) }) : undefined };
-  }
-
-  /** Every live resource of a type (GSI3); none, and `truncated`, when there are more than `limit`. */
-  async scanType(tenant: TenantId, resourceType: string, limit: number): Promise<{ items: ResourceVersion[]; truncated: boolean }> {
-    return this.scanIndex(tenant, 'GSI3', [{ partition: gsi3TypePartition(tenant, resourceType) }], limit);
-  }
-
-  /** Live resources of a type in these patients' compartments (GSI2), including the multi-patient partition. */
-  async scanCompartments(tenant: TenantId, patientIds: readonly string[], resourceType: string, limit: number): Promise<{ items: ResourceVersion[]; truncated: boolean }> {
-    const partitions = [...new Set([...patientIds, MULTI_PATIENT])].map((patientId) => ({ partition: gsi2PatientPartition(tenant, patientId, resourceType) }));
-    return this.scanIndex(tenant, 'GSI2', partitions, limit);
-  }
-
-  /**
-   * Live resources of a type having one of these token values for a lookup parameter (GSI1);
-   * `system` undefined: any system, '': none. The type's overflow partition is read as well.
-   */
-  async scanLookups(
-    tenant: TenantId,
-    resourceType: string,
-    param: string,
-    values: readonly { system?: string; code: string }[],
-    limit: number,
-  ): Promise<{ items: ResourceVersion[]; truncated: boolean }> {
-    const queries = values.map(({ system, code }) => ({
-      partition: gsi1LookupPartition(tenant, resourceType, param, code),
-      sortKeyPrefix: system === undefined ? undefined : `${system}#`,
-    }));
-    return this.scanIndex(tenant, 'GSI1', [...queries, { partition: gsi1LookupOverflowPartition(tenant, resourceType) }], limit);
-  }
-
-  /**
-   * The current versions of the resources behind the keys of index partitions (optionally
-   * narrowed to a sort key prefix), read strongly consistently; none, and `truncated`, past
-   * `limit` distinct resources. A resource in an open transaction is found by its old index keys
-   * (CURRENT, old lookup items) and its staged ones (STAGED, new lookup items) alike, and shows
-   * whichever version its transaction's status makes current.
-   */
-  private async scanIndex(
-    tenant: TenantId,
-    indexName: 'GSI1' | 'GSI2' | 'GSI3',
-    queries: readonly { partition: string; sortKeyPrefix?: string }[],
-    limit: number,
-  ): Promise<{ items: ResourceVersion[]; truncated: boolean }> {
-    const resources = new Set<string>();
-    for (const { partition, sortKeyPrefix } of queries) {
-      let exclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const page = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: indexName,
-            KeyConditionExpression: sortKeyPrefix === undefined ? `${indexName}PK = :pk` : `${indexName}PK = :pk AND begins_with(${indexName}SK, :prefix)`,
-            ExpressionAttributeValues: { ':pk': partition, ...(sortKeyPrefix === undefined ? {} : { ':prefix': sortKeyPrefix }) },
-            ScanIndexForward: false,
-            Limit: limit + 1 - resources.size,
-            ExclusiveStartKey: exclusiveStartKey,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          resources.add(String(item.PK));
-        }
-        exclusiveStartKey = page.LastEvaluatedKey;
-      } while (exclusiveStartKey && resources.size <= limit);
-      if (resources.size > limit) {
-        break;
-      }
-    }
-    if (resources.size > limit) {
-      // The caller refuses the query: reading the bodies would only make the refusal expensive.
-      return { items: [], truncated: true };
-    }
-    const views = await this.currentViews(tenant, await batchGetItems(this.client, this.tableName, [...resources].map((PK) => ({ PK, SK: CURRENT_SK }))));
-    return { items: [...views.values()].map((view) => view.version).filter((version) => !version.deleted), truncated: false };
   }
 
   /** The current versions of the given resources, in the given order; unknown and deleted ones are left out. */

@@ -25,10 +25,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FhirError } from '../errors.js';
 import type { TenantId } from '../tenant.js';
 import { CURRENT_SK, TRANSACTION_RESOURCES_SK, TRANSACTION_SK, gsi3OpenTransaction, gsi3OpenTransactionsPartition, resourcePK, transactionPK, versionSK } from './keys.js';
+import { queryPages } from './paginate.js';
 import {
   backoff,
   batchGetItems,
@@ -243,17 +244,13 @@ export class TransactionLog {
   /** Finishes the tenant's transactions past their deadline; returns how many. */
   async recoverAbandoned(tenant: TenantId): Promise<number> {
     let recovered = 0;
-    let exclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'GSI3',
-          KeyConditionExpression: 'GSI3PK = :pk AND GSI3SK < :now',
-          ExpressionAttributeValues: { ':pk': gsi3OpenTransactionsPartition(tenant), ':now': new Date(this.now()).toISOString() },
-          ExclusiveStartKey: exclusiveStartKey,
-        }),
-      );
+    const pastDeadline = queryPages(this.client, {
+      TableName: this.tableName,
+      IndexName: 'GSI3',
+      KeyConditionExpression: 'GSI3PK = :pk AND GSI3SK < :now',
+      ExpressionAttributeValues: { ':pk': gsi3OpenTransactionsPartition(tenant), ':now': new Date(this.now()).toISOString() },
+    });
+    for await (const page of pastDeadline) {
       for (const key of page.Items ?? []) {
         const txId = String(key.GSI3SK).slice(String(key.GSI3SK).indexOf('#') + 1);
         const record = await this.record(tenant, txId);
@@ -262,8 +259,7 @@ export class TransactionLog {
           recovered += 1;
         }
       }
-      exclusiveStartKey = page.LastEvaluatedKey;
-    } while (exclusiveStartKey);
+    }
     return recovered;
   }
 

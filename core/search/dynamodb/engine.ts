@@ -13,6 +13,7 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../errors.js';
 import { LOOKUP_PARAMETERS } from '../../storage/index-keys.js';
+import { IndexScans } from '../../storage/index-scans.js';
 import type { ResourceRepository, ResourceVersion } from '../../storage/repository.js';
 import type { TenantId } from '../../tenant.js';
 import { matchesAll, type ResolvedCriterion } from '../match.js';
@@ -28,10 +29,14 @@ export class DynamoSearchEngine implements SearchEngine {
     readCurrent: async (tenant, references) => resourcesOf(await this.repository.readCurrentMany(tenant, references)),
   };
 
+  private readonly scans: IndexScans;
+
   constructor(
     private readonly repository: ResourceRepository,
     private readonly maxScan: number,
-  ) {}
+  ) {
+    this.scans = new IndexScans(repository);
+  }
 
   async search(tenant: TenantId, query: SearchQuery): Promise<SearchResult> {
     if (isPlainListing(query)) {
@@ -64,10 +69,10 @@ export class DynamoSearchEngine implements SearchEngine {
     const patients = patientRestriction(resourceType, criteria);
     const lookup = patients ? undefined : lookupRestriction(criteria);
     const { items, truncated } = patients
-      ? await this.repository.scanCompartments(tenant, [...patients], resourceType, this.maxScan)
+      ? await this.scans.scanCompartments(tenant, [...patients], resourceType, this.maxScan)
       : lookup
-        ? await this.repository.scanLookups(tenant, resourceType, lookup.param, lookup.values, this.maxScan)
-        : await this.repository.scanType(tenant, resourceType, this.maxScan);
+        ? await this.scans.scanLookups(tenant, resourceType, lookup.param, lookup.values, this.maxScan)
+        : await this.scans.scanType(tenant, resourceType, this.maxScan);
     if (truncated) {
       throw FhirError.of(
         400,

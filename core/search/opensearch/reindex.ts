@@ -5,10 +5,11 @@
  * writes never regress a newer document the stream indexed meanwhile, and deletions are applied
  * as versioned deletes.
  */
-import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { TenantId } from '../../tenant.js';
 import { decodeBody } from '../../storage/body-codec.js';
 import { CURRENT_SK, parseResourcePK, resourcePKPrefix } from '../../storage/keys.js';
+import { scanPages } from '../../storage/paginate.js';
 import type { StoredItem } from '../../storage/version-items.js';
 import type { IndexChange, ResourceIndexer } from './indexer.js';
 
@@ -44,19 +45,15 @@ export async function reindexTable(options: ReindexOptions): Promise<ReindexSumm
 }
 
 async function reindexSegment(options: ReindexOptions, segment: number, segments: number, summary: ReindexSummary): Promise<void> {
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await options.client.send(
-      new ScanCommand({
-        TableName: options.tableName,
-        Segment: segment,
-        TotalSegments: segments,
-        // Placeholders of uncommitted creations have no version: nothing to index yet.
-        FilterExpression: `SK = :current AND attribute_exists(version)${options.tenant ? ' AND begins_with(PK, :prefix)' : ''}`,
-        ExpressionAttributeValues: { ':current': CURRENT_SK, ...(options.tenant ? { ':prefix': resourcePKPrefix(options.tenant) } : {}) },
-        ExclusiveStartKey: start,
-      }),
-    );
+  const currentItems = scanPages(options.client, {
+    TableName: options.tableName,
+    Segment: segment,
+    TotalSegments: segments,
+    // Placeholders of uncommitted creations have no version: nothing to index yet.
+    FilterExpression: `SK = :current AND attribute_exists(version)${options.tenant ? ' AND begins_with(PK, :prefix)' : ''}`,
+    ExpressionAttributeValues: { ':current': CURRENT_SK, ...(options.tenant ? { ':prefix': resourcePKPrefix(options.tenant) } : {}) },
+  });
+  for await (const page of currentItems) {
     const changes = (page.Items ?? []).flatMap((item) => {
       const change = indexChangeOf(item as StoredItem);
       return change ? [change] : [];
@@ -76,8 +73,7 @@ async function reindexSegment(options: ReindexOptions, segment: number, segments
     });
     summary.scannedItems += page.ScannedCount ?? 0;
     options.onProgress?.(page.ScannedCount ?? 0);
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
 }
 
 /** A CURRENT item as the change the index must reflect: its committed version (a `pendingTx` mark does not change it). */
