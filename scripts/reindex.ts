@@ -15,7 +15,7 @@ import { ensureIndex } from '../core/search/opensearch/mapping.js';
 import { reindexTable } from '../core/search/opensearch/reindex.js';
 import { createDocumentClient } from '../core/storage/dynamo-client.js';
 import { parseTenantId } from '../core/tenant.js';
-import { formatCount, startProgress } from './ingest/report.js';
+import { formatCount, startProgress } from './cli/progress.js';
 
 const USAGE = 'usage: npm run reindex -- [--tenant T] [--segments N]   (with FHIR_TABLE_NAME and OPENSEARCH_URL set)';
 

@@ -3,10 +3,12 @@
  * `POST /` (see `plan.ts` for what is sent and in which order), resumably (`state.ts`).
  */
 import { resolve } from 'node:path';
+import { type ProgressOutput, startProgress } from '../cli/progress.js';
 import { planIngest, type Unit } from './plan.js';
-import { type ProgressOutput, startProgress, writePlanLine } from './report.js';
+import { writePlanLine } from './report.js';
 import { checkServer, DEFAULT_RETRY, postBundle, type RetryPolicy, type SendResult, type Target } from './send.js';
 import { openState } from './state.js';
+import type { IngestFailure, IngestSummary } from './summary.js';
 
 export const DEFAULT_STATE_FILE = '.data/ingest-state.json';
 export const DEFAULT_CONCURRENCY = 4;
@@ -25,31 +27,6 @@ export interface IngestOptions extends Target {
   readonly retry?: RetryPolicy;
   /** Where the plan and the progress bar go; nowhere when absent. */
   readonly progress?: ProgressOutput;
-}
-
-export interface IngestFailure {
-  readonly unit: string;
-  /** The server's answer; absent when there was none or the unit was never sent. */
-  readonly status?: number;
-  readonly message: string;
-}
-
-export interface Counts {
-  readonly loaded: number;
-  readonly failed: number;
-  /** Already loaded according to the state file. */
-  readonly skipped: number;
-}
-
-export interface IngestSummary {
-  readonly format: 'bundles' | 'ndjson';
-  readonly files: number;
-  /** Bundle files, or the Bundles made of NDJSON chunks. */
-  readonly units: Counts;
-  readonly resources: Counts;
-  readonly elapsedMs: number;
-  /** In the order of the units' names. */
-  readonly failures: readonly IngestFailure[];
 }
 
 export async function ingest(options: IngestOptions): Promise<IngestSummary> {
@@ -73,7 +50,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   if (pending.length > 0) {
     await checkServer(target);
   }
-  const progress = options.progress && startProgress(options.progress, sum(pending));
+  const progress = options.progress && startProgress(options.progress, sum(pending), 'resources');
   const loaded: Unit[] = [];
   const failures: IngestFailure[] = [];
   let failedResources = 0;
