@@ -18,7 +18,8 @@ import type { ResourceRepository, ResourceVersion } from '../../storage/reposito
 import type { TenantId } from '../../tenant.js';
 import { matchesAll, type ResolvedCriterion } from '../match.js';
 import { patientCompartmentParameters } from '../../r4/search-parameters.js';
-import { pageOf, type SearchEngine, type SearchResult } from '../engine.js';
+import type { SearchEngine, SearchResult } from '../engine.js';
+import { pageOf } from '../pager.js';
 import { includedResources, type MatchSource, parameterDefinitions, resolveCriteria } from '../resolve.js';
 import type { Criterion, SearchQuery } from '../types.js';
 import type { SearchParameterDefinition } from '../../r4/search-types.js';

@@ -1,7 +1,7 @@
 /**
  * The OpenSearch document of one current resource: the resource itself (served from `_source`,
  * so a search needs no DynamoDB read) and, for every search parameter of its type, exactly the
- * values `extractValues` gives, one nested entry per value. The query side (`query.ts`) compares
+ * values `extractValues` gives, one nested entry per value. The query side (`criteria.ts`) compares
  * these entries field by field as `match.ts` compares the IndexValues, so both engines decide
  * on the same normalized values.
  */

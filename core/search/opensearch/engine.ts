@@ -2,25 +2,28 @@
  * The OpenSearch search engine: the same answers as the DynamoDB engine (same matches, order,
  * pages, totals), computed by the index the stream processor keeps. Chains, `_has`, the
  * compartment and includes are resolved as the DynamoDB engine resolves them (`resolve.ts`),
- * with inner searches answered here; every criterion becomes DSL (`query.ts`); resources come
+ * with inner searches answered here; every criterion becomes DSL (`criteria.ts`); resources come
  * from `_source`, so a search reads nothing from DynamoDB. Eventually consistent: a write is
  * searchable once the stream processor has indexed it and the index refreshed (about a second).
  *
- * Paging is keyset, as in `engine.ts`: a cursor holds the sort key and `Type/id` of a page's
- * last (or first) resource, and the next page is the first `_count` resources strictly after that
- * position, expressed as a query (`positionQuery`), so resources without a sort value, which
- * sort last, page exactly like the others.
+ * Paging is keyset, as in `pager.ts`: a cursor (`page-cursor.ts`) holds the sort key and `Type/id`
+ * of a page's last (or first) resource, and the next page is the first `_count` resources strictly
+ * after that position, expressed as a query (`keyset.ts`), so resources without a sort value,
+ * which sort last, page exactly like the others.
  */
 import type { Client } from '@opensearch-project/opensearch';
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../errors.js';
 import type { TenantId } from '../../tenant.js';
-import { decodePageCursor, encodePageCursor, type SearchEngine, type SearchResult } from '../engine.js';
+import type { SearchEngine, SearchResult } from '../engine.js';
+import { decodePageCursor, encodePageCursor } from '../page-cursor.js';
 import type { ResolvedCriterion } from '../match.js';
 import { includedResources, keyOf, type MatchSource, resolveCriteria } from '../resolve.js';
 import { DEFAULT_SORT, sortKey } from '../sort.js';
 import type { SearchQuery, SortRule } from '../types.js';
-import { and, isPosition, matchingQuery, not, positionQuery, type Query, type SearchBody, sortClauses, tenantScoped } from './query.js';
+import { matchingQuery } from './criteria.js';
+import { and, not, type Query, type SearchBody, tenantScoped } from './dsl.js';
+import { isPosition, positionQuery, sortClauses } from './keyset.js';
 
 export interface OpenSearchEngineOptions {
   /**

@@ -1,63 +1,17 @@
 /**
- * The DSL translation of search criteria (core/search/opensearch/query.ts): its pure parts, and
- * the translations whose exactness is easy to get wrong, checked against `match.ts` (the meaning
- * both engines share) on documents in the run's OpenSearch node: every prefix on numbers,
- * quantities and dates, `ap` at its floating-point edge, `ne` over several values, open periods.
+ * The DSL translation of search criteria (core/search/opensearch/criteria.ts) where exactness is
+ * easy to get wrong, checked against `match.ts` (the meaning both engines share) on documents in
+ * the run's OpenSearch node: every prefix on numbers, quantities and dates, `ap` at its
+ * floating-point edge, `ne` over several values, open periods.
  */
 import type { Observation, Resource } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseSearchRequest } from '../../../../core/fhir/interactions.js';
 import { matchesCriterion } from '../../../../core/search/match.js';
 import { OpenSearchEngine } from '../../../../core/search/opensearch/engine.js';
-import { matchingQuery, tenantScoped, urisAbove } from '../../../../core/search/opensearch/query.js';
-import { resourceTypes } from '../../../../core/r4/definitions.js';
-import { type MatchSource, resolveCriteria } from '../../../../core/search/resolve.js';
 import type { Criterion } from '../../../../core/search/types.js';
 import { parseTenantId } from '../../../../core/tenant.js';
 import { indexResources, useOpenSearchIndex } from '../../../support/opensearch.js';
-
-describe('tenantScoped', () => {
-  it('filters the body to the tenant and routes it to the tenant', () => {
-    const scoped = tenantScoped(parseTenantId('t1'), { query: { bool: { should: [{ term: { id: 'x' } }, { match_all: {} }] } }, size: 5 });
-    expect(scoped).toEqual({
-      routing: 't1',
-      body: { size: 5, query: { bool: { filter: [{ term: { tenant: 't1' } }, { bool: { should: [{ term: { id: 'x' } }, { match_all: {} }] } }] } } },
-    });
-  });
-});
-
-describe('matchingQuery', () => {
-  it('asks a system search over every type in one clause when the types translate alike', async () => {
-    const query = parseSearchRequest({ parameters: { _id: ['a,b'] }, strict: true, defaultCount: 20, maxCount: 1000 });
-    const noInnerSearches: MatchSource = {
-      findMatching: () => Promise.reject(new Error('no inner search expected')),
-      readCurrent: () => Promise.reject(new Error('no read expected')),
-    };
-    const byType = await Promise.all(query.resourceTypes.map(async (resourceType) => ({ resourceType, criteria: await resolveCriteria(noInnerSearches, parseTenantId('t1'), resourceType, query) })));
-    const dsl = matchingQuery(byType, 0) as { bool: { filter: [{ terms: { resourceType: string[] } }, unknown] } };
-    expect(query.resourceTypes.length).toBe(resourceTypes().length);
-    expect(dsl.bool.filter[0].terms.resourceType).toEqual(query.resourceTypes);
-  });
-});
-
-describe('urisAbove', () => {
-  it('lists the URI and each prefix ending at a slash, with and without it', () => {
-    expect(urisAbove('http://a.org/fhir/ValueSet/x')).toEqual([
-      'http://a.org/fhir/ValueSet/x',
-      'http:/',
-      'http:',
-      'http://',
-      'http://a.org/',
-      'http://a.org',
-      'http://a.org/fhir/',
-      'http://a.org/fhir',
-      'http://a.org/fhir/ValueSet/',
-      'http://a.org/fhir/ValueSet',
-    ]);
-  });
-});
-
-// ---- translations against match.ts ----------------------------------------------------------
 
 const LAST_UPDATED = '2024-01-01T00:00:00.000Z';
 const UCUM = 'http://unitsofmeasure.org';

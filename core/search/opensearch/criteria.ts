@@ -1,38 +1,13 @@
 /**
- * Resolved search criteria, sort rules and paging positions as OpenSearch query DSL, with exactly
- * the meaning `match.ts` and `sort.ts` give them: every function here mirrors one there, field by
- * field over the nested values of document.ts. Pure (no client), so each translation can be
- * tested on its own; the engine adds only the tenant (`tenantScoped`, the one way a body is sent).
+ * Resolved search criteria as OpenSearch query DSL, with exactly the meaning `match.ts` gives
+ * them: every function here mirrors one there, field by field over the nested values of
+ * document.ts. Pure (no client), so each translation can be tested on its own.
  */
-import type { TenantId } from '../../tenant.js';
-import type { Position } from '../engine.js';
 import type { ResolvedCriterion } from '../match.js';
 import { normalizeString } from '../../r4/precision.js';
-import type { SortKeyPart } from '../sort.js';
-import type { Criterion, CriterionValue, Modifier, Prefix, SortRule } from '../types.js';
+import type { Criterion, CriterionValue, Modifier, Prefix } from '../types.js';
 import { identifierTypeKey } from './document.js';
-
-/** A query DSL clause; the client's own types are too narrow for generated queries. */
-export type Query = Record<string, unknown>;
-
-export interface SearchBody {
-  readonly query: Query;
-  readonly sort?: readonly Query[];
-  readonly size?: number;
-  readonly search_after?: readonly unknown[];
-  readonly track_total_hits?: boolean | number;
-  readonly _source?: readonly string[] | false;
-}
-
-/**
- * The only form in which a body reaches OpenSearch: filtered to the tenant's documents and routed
- * to the tenant's shard. The engine sends nothing else, so no query can see another tenant.
- */
-export function tenantScoped(tenant: TenantId, body: SearchBody): { readonly routing: string; readonly body: SearchBody } {
-  return { routing: tenant, body: { ...body, query: and([term('tenant', tenant), body.query]) } };
-}
-
-// ---- which resources match ---------------------------------------------------------------
+import { and, contains, exists, MATCH_ALL, MATCH_NONE, nested, not, or, PARTS, type Query, range, type Scope, someValue, startsWith, term, terms, VALUES } from './dsl.js';
 
 /**
  * Resources of any of the searched types meeting all of that type's resolved criteria. Types
@@ -52,7 +27,7 @@ export function matchingQuery(byType: readonly { readonly resourceType: string; 
 }
 
 /** `matchesResolved`. */
-export function resolvedQuery(resolved: ResolvedCriterion, now: number): Query {
+function resolvedQuery(resolved: ResolvedCriterion, now: number): Query {
   switch (resolved.kind) {
     case 'criterion':
       return criterionQuery(resolved.criterion, now);
@@ -68,7 +43,7 @@ export function resolvedQuery(resolved: ResolvedCriterion, now: number): Query {
 }
 
 /** `matchesCriterion`: `now` is the instant `ap` on dates measures from. */
-export function criterionQuery(criterion: Criterion, now: number): Query {
+function criterionQuery(criterion: Criterion, now: number): Query {
   const code = criterion.param.code;
   const valueOf = (condition?: Query) => someValue(and([term(`${VALUES}param`, code), condition]));
   if (criterion.modifier === 'missing') {
@@ -88,11 +63,6 @@ export function criterionQuery(criterion: Criterion, now: number): Query {
   });
   return or(alternatives);
 }
-
-/** Field prefixes of a value: a top-level value, or a part of a composite one. */
-type Scope = typeof VALUES | typeof PARTS;
-const VALUES = 'values.';
-const PARTS = 'values.parts.';
 
 /** `matchesValue`: one nested value (at `scope`) against one search value. */
 function valueMatch(scope: Scope, value: CriterionValue, modifier: Modifier | undefined, now: number): Query {
@@ -276,178 +246,3 @@ function numberComparison(numField: string, prefix: Prefix, search: { value: num
   }
 }
 
-// ---- order and paging --------------------------------------------------------------------
-
-/** Where a sort rule's key lives: a top-level field, or a field of the parameter's nested values. */
-interface SortTarget {
-  readonly field: string;
-  readonly param?: string;
-  readonly kind: 'string' | 'number';
-}
-
-/** `sort.ts`'s `comparable`, as the field holding it; undefined when a rule has no key (composite): it never orders. */
-function sortTarget(rule: SortRule): SortTarget | undefined {
-  if (rule.param === '_id') {
-    return { field: 'id', kind: 'string' };
-  }
-  if (rule.param === '_lastUpdated') {
-    return { field: 'lastUpdated', kind: 'number' };
-  }
-  const param = rule.param.code;
-  switch (rule.param.type) {
-    case 'string':
-      return { field: `${VALUES}normalized`, param, kind: 'string' };
-    case 'token':
-      return { field: `${VALUES}code`, param, kind: 'string' };
-    case 'reference':
-      return { field: `${VALUES}key`, param, kind: 'string' };
-    case 'uri':
-      return { field: `${VALUES}uri`, param, kind: 'string' };
-    case 'date':
-      return { field: `${VALUES}${rule.descending ? 'end' : 'start'}`, param, kind: 'number' };
-    case 'number':
-    case 'quantity':
-      return { field: `${VALUES}num`, param, kind: 'number' };
-    case 'composite':
-    case 'special':
-      return undefined;
-  }
-}
-
-/**
- * The order of `sort.ts`: per rule the smallest value ascending, the largest descending, resources
- * without one last; `Type/id` last of all. `reverse` gives the exact opposite order (for pages
- * before a position), resources without a value then coming first.
- */
-export function sortClauses(rules: readonly SortRule[], reverse = false): Query[] {
-  const clauses: Query[] = [];
-  for (const rule of rules) {
-    const target = sortTarget(rule);
-    if (!target) {
-      continue;
-    }
-    const order = rule.descending !== reverse ? 'desc' : 'asc';
-    const missing = reverse ? '_first' : '_last';
-    const inValues = target.param === undefined ? {} : { mode: rule.descending ? 'max' : 'min', nested: { path: 'values', filter: term(`${VALUES}param`, target.param) } };
-    clauses.push({ [target.field]: { order, missing, ...inValues } });
-  }
-  clauses.push({ ref: { order: reverse ? 'desc' : 'asc' } });
-  return clauses;
-}
-
-/** Whether `position` could be a position under `rules` (one key part per rule, of the rule's kind); a forged cursor is not. */
-export function isPosition(rules: readonly SortRule[], position: Position): boolean {
-  return (
-    position.key.length === rules.length &&
-    rules.every((rule, index) => {
-      const part = position.key[index];
-      const target = sortTarget(rule);
-      return part === null || (target !== undefined && typeof part === target.kind && (typeof part !== 'number' || Number.isFinite(part)));
-    })
-  );
-}
-
-/**
- * The resources strictly after (or before) `position` in the order of `rules`: lexicographic over
- * the rules, then `Type/id`. Each rule's key is a minimum or maximum over the resource's values,
- * so "key > c" is "no value ≤ c" (which also holds without values: those sort last), and
- * "key = c" is "a value = c and none below it".
- */
-export function positionQuery(rules: readonly SortRule[], position: Position, side: 'after' | 'before'): Query {
-  const alternatives: Query[] = [];
-  const equalSoFar: Query[] = [];
-  rules.forEach((rule, index) => {
-    const target = sortTarget(rule);
-    if (!target) {
-      return;
-    }
-    const part = position.key[index] ?? null;
-    alternatives.push(and([...equalSoFar, side === 'after' ? keyAfter(target, rule.descending, part) : keyBefore(target, rule.descending, part)]));
-    equalSoFar.push(keyEqual(target, rule.descending, part));
-  });
-  alternatives.push(and([...equalSoFar, range('ref', side === 'after' ? 'gt' : 'lt', position.ref)]));
-  return or(alternatives);
-}
-
-/** A resource having a value of the rule's key field meeting `condition`. */
-function anyKeyValue(target: SortTarget, condition: Query): Query {
-  return target.param === undefined ? condition : someValue(and([term(`${VALUES}param`, target.param), condition]));
-}
-
-function keyAfter(target: SortTarget, descending: boolean, part: SortKeyPart): Query {
-  return part === null ? MATCH_NONE : not(anyKeyValue(target, range(target.field, descending ? 'gte' : 'lte', part)));
-}
-
-function keyBefore(target: SortTarget, descending: boolean, part: SortKeyPart): Query {
-  return part === null ? anyKeyValue(target, exists(target.field)) : anyKeyValue(target, range(target.field, descending ? 'gt' : 'lt', part));
-}
-
-function keyEqual(target: SortTarget, descending: boolean, part: SortKeyPart): Query {
-  if (part === null) {
-    return not(anyKeyValue(target, exists(target.field)));
-  }
-  return and([anyKeyValue(target, term(target.field, part)), not(anyKeyValue(target, range(target.field, descending ? 'gt' : 'lt', part)))]);
-}
-
-// ---- DSL building blocks -----------------------------------------------------------------
-
-const MATCH_ALL: Query = { match_all: {} };
-const MATCH_NONE: Query = { match_none: {} };
-
-/** All of `clauses` (undefined ones left out); no clause matches everything. */
-export function and(clauses: readonly (Query | undefined)[]): Query {
-  const present = clauses.filter((clause): clause is Query => clause !== undefined && clause !== MATCH_ALL);
-  if (present.some((clause) => clause === MATCH_NONE)) {
-    return MATCH_NONE;
-  }
-  return present.length === 0 ? MATCH_ALL : present.length === 1 ? present[0] : { bool: { filter: present } };
-}
-
-/** Any of `clauses`; none matches nothing. */
-export function or(clauses: readonly Query[]): Query {
-  const present = clauses.filter((clause) => clause !== MATCH_NONE);
-  if (present.some((clause) => clause === MATCH_ALL)) {
-    return MATCH_ALL;
-  }
-  return present.length === 0 ? MATCH_NONE : present.length === 1 ? present[0] : { bool: { should: present, minimum_should_match: 1 } };
-}
-
-export function not(clause: Query): Query {
-  return clause === MATCH_NONE ? MATCH_ALL : clause === MATCH_ALL ? MATCH_NONE : { bool: { must_not: [clause] } };
-}
-
-function term(field: string, value: string | number | undefined): Query {
-  // An absent value (only from a malformed query) equals no stored value.
-  return value === undefined ? MATCH_NONE : { term: { [field]: value } };
-}
-
-function terms(field: string, values: readonly string[]): Query {
-  return values.length === 0 ? MATCH_NONE : { terms: { [field]: values } };
-}
-
-function exists(field: string): Query {
-  return { exists: { field } };
-}
-
-function range(field: string, operator: 'gt' | 'gte' | 'lt' | 'lte', value: string | number): Query {
-  return { range: { [field]: { [operator]: value } } };
-}
-
-/** Keyword starts-with; every value starts with the empty string. */
-function startsWith(field: string, prefix: string): Query {
-  return prefix === '' ? exists(field) : { prefix: { [field]: { value: prefix } } };
-}
-
-/** Keyword contains, as a wildcard with the search text's own `*`, `?` and `\` escaped. */
-function contains(field: string, text: string): Query {
-  return text === '' ? exists(field) : { wildcard: { [field]: { value: `*${text.replace(/[\\*?]/g, '\\$&')}*` } } };
-}
-
-function nested(path: string, query: Query): Query {
-  return query === MATCH_NONE ? MATCH_NONE : { nested: { path, query, score_mode: 'none' } };
-}
-
-/** A resource having some value meeting `condition`. */
-function someValue(condition: Query): Query {
-  return nested('values', condition);
-}
