@@ -4,15 +4,12 @@
  */
 export type AuthMode = 'jwt' | 'local-dev';
 
-export interface RuntimeConfig {
+export interface RuntimeConfig extends AuthConfig {
   /** DynamoDB table holding every tenant's resources. */
   readonly tableName: string;
   readonly region: string;
   /** Set only for DynamoDB Local; unset means the regional AWS endpoint. */
   readonly dynamoEndpoint: string | undefined;
-  readonly authMode: AuthMode;
-  /** The verified JWT claim (or Lambda-authorizer context key) that names the tenant. */
-  readonly tenantClaim: string;
   /** Tenant used in local-dev auth mode when a request carries no `X-Tenant-ID`. */
   readonly defaultTenant: string;
   /** Largest request body accepted, in bytes (API Gateway itself stops at 10 MB). */
@@ -26,6 +23,39 @@ export interface RuntimeConfig {
   readonly openSearch: OpenSearchConfig | undefined;
   /** Where change and audit events are published; undefined topics: not published (local runs without SNS). */
   readonly events: EventsConfig;
+}
+
+/** Who may call and how their tokens are checked: what the Lambda authorizer needs (it has no table). */
+export interface AuthConfig {
+  readonly authMode: AuthMode;
+  /** The verified JWT claim that names the tenant. */
+  readonly tenantClaim: string;
+  /** The stack's own Cognito user pool, whose access tokens are accepted; undefined: none. */
+  readonly cognito: CognitoIssuerConfig | undefined;
+  /** Other OpenID Connect issuers whose access tokens are accepted (an organization's own IdP, the local issuer). */
+  readonly oidcIssuers: readonly OidcIssuerConfig[];
+  /** The OAuth endpoints SMART clients are sent to (`/.well-known/smart-configuration`); undefined: none advertised. */
+  readonly oauth: OAuthEndpoints | undefined;
+}
+
+export interface CognitoIssuerConfig {
+  readonly userPoolId: string;
+  /** App clients whose access tokens are accepted (Cognito access tokens carry `client_id`, not `aud`). */
+  readonly clientIds: readonly string[];
+}
+
+export interface OidcIssuerConfig {
+  /** The `iss` of its tokens. */
+  readonly issuer: string;
+  readonly jwksUri: string;
+  /** Tokens must name one of these in `aud`. */
+  readonly audience: readonly string[];
+}
+
+export interface OAuthEndpoints {
+  readonly issuer: string;
+  readonly authorizationEndpoint: string;
+  readonly tokenEndpoint: string;
 }
 
 export interface OpenSearchConfig {
@@ -79,24 +109,12 @@ function isLoopback(url: string | undefined): boolean {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
-  const dynamoEndpoint = env.DYNAMODB_ENDPOINT || undefined;
-  const authMode = (env.FHIR_AUTH_MODE ?? 'jwt') as AuthMode;
-  if (authMode !== 'jwt' && authMode !== 'local-dev') {
-    throw new ConfigError(`FHIR_AUTH_MODE must be "jwt" or "local-dev", got "${authMode}"`);
-  }
-  // The header-based development mode trusts the caller's X-Tenant-ID. It is refused unless
-  // the process talks to a DynamoDB on this machine and is not running inside AWS Lambda, so a
-  // deployed stage cannot be switched into it by a stray environment variable.
-  if (authMode === 'local-dev' && (!isLoopback(dynamoEndpoint) || env.AWS_LAMBDA_FUNCTION_NAME)) {
-    throw new ConfigError('FHIR_AUTH_MODE=local-dev is only allowed with a loopback DYNAMODB_ENDPOINT outside AWS Lambda');
-  }
   const maxPageSize = positiveInt(env, 'FHIR_MAX_PAGE_SIZE', 1000);
   return {
+    ...loadAuthConfig(env),
     tableName: required(env, 'FHIR_TABLE_NAME'),
     region: env.AWS_REGION ?? 'us-east-1',
-    dynamoEndpoint,
-    authMode,
-    tenantClaim: env.FHIR_TENANT_CLAIM ?? 'custom:tenant_id',
+    dynamoEndpoint: env.DYNAMODB_ENDPOINT || undefined,
     defaultTenant: env.FHIR_DEFAULT_TENANT ?? 'default',
     maxRequestBytes: positiveInt(env, 'FHIR_MAX_REQUEST_BYTES', 5 * 1024 * 1024),
     maxPageSize,
@@ -108,6 +126,87 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
       auditTopicArn: env.FHIR_AUDIT_TOPIC_ARN || undefined,
       snsEndpoint: env.SNS_ENDPOINT || undefined,
     },
+  };
+}
+
+/**
+ * The authentication settings alone. Issuers:
+ * - `FHIR_COGNITO_USER_POOL_ID` and `FHIR_COGNITO_CLIENT_IDS` (comma-separated): the stack's pool;
+ * - `FHIR_OIDC_ISSUERS`: a JSON array of `{ "issuer", "jwksUri", "audience" }` (audience a string
+ *   or an array), each an https URL (http only on loopback, for the local issuer).
+ */
+export function loadAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
+  const dynamoEndpoint = env.DYNAMODB_ENDPOINT || undefined;
+  const authMode = (env.FHIR_AUTH_MODE ?? 'jwt') as AuthMode;
+  if (authMode !== 'jwt' && authMode !== 'local-dev') {
+    throw new ConfigError(`FHIR_AUTH_MODE must be "jwt" or "local-dev", got "${authMode}"`);
+  }
+  // The header-based development mode trusts the caller's X-Tenant-ID. It is refused unless
+  // the process talks to a DynamoDB on this machine and is not running inside AWS Lambda, so a
+  // deployed stage cannot be switched into it by a stray environment variable.
+  if (authMode === 'local-dev' && (!isLoopback(dynamoEndpoint) || env.AWS_LAMBDA_FUNCTION_NAME)) {
+    throw new ConfigError('FHIR_AUTH_MODE=local-dev is only allowed with a loopback DYNAMODB_ENDPOINT outside AWS Lambda');
+  }
+  return {
+    authMode,
+    tenantClaim: env.FHIR_TENANT_CLAIM ?? 'custom:tenant_id',
+    cognito: cognitoConfig(env),
+    oidcIssuers: oidcIssuers(env),
+    oauth: oauthEndpoints(env),
+  };
+}
+
+function cognitoConfig(env: NodeJS.ProcessEnv): CognitoIssuerConfig | undefined {
+  const userPoolId = env.FHIR_COGNITO_USER_POOL_ID;
+  if (!userPoolId) {
+    return undefined;
+  }
+  const clientIds = (env.FHIR_COGNITO_CLIENT_IDS ?? '').split(',').filter((id) => id !== '');
+  if (clientIds.length === 0) {
+    throw new ConfigError('FHIR_COGNITO_CLIENT_IDS must name the app clients whose tokens FHIR_COGNITO_USER_POOL_ID may issue');
+  }
+  return { userPoolId, clientIds };
+}
+
+function oidcIssuers(env: NodeJS.ProcessEnv): OidcIssuerConfig[] {
+  const raw = env.FHIR_OIDC_ISSUERS;
+  if (!raw) {
+    return [];
+  }
+  const fail = (why: string): never => {
+    throw new ConfigError(`FHIR_OIDC_ISSUERS must be a JSON array of {"issuer", "jwksUri", "audience"}: ${why}`);
+  };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    fail('not JSON');
+  }
+  if (!Array.isArray(parsed)) {
+    return fail('not an array');
+  }
+  return parsed.map((entry: Record<string, unknown>) => {
+    const audience = typeof entry?.audience === 'string' ? [entry.audience] : entry?.audience;
+    if (typeof entry?.issuer !== 'string' || !entry.issuer || !Array.isArray(audience) || audience.length === 0 || !audience.every((item) => typeof item === 'string')) {
+      return fail(`entry ${JSON.stringify(entry)} lacks an issuer or an audience`);
+    }
+    // Keys fetched over plain HTTP could be swapped on the way: only a loopback issuer may use it.
+    if (typeof entry.jwksUri !== 'string' || !(entry.jwksUri.startsWith('https://') || (entry.jwksUri.startsWith('http://') && isLoopback(entry.jwksUri)))) {
+      return fail(`the jwksUri of ${entry.issuer} must be an https URL (http only on loopback)`);
+    }
+    return { issuer: entry.issuer, jwksUri: entry.jwksUri, audience: audience as string[] };
+  });
+}
+
+function oauthEndpoints(env: NodeJS.ProcessEnv): OAuthEndpoints | undefined {
+  const issuer = env.FHIR_OAUTH_ISSUER;
+  if (!issuer) {
+    return undefined;
+  }
+  return {
+    issuer,
+    authorizationEndpoint: required(env, 'FHIR_OAUTH_AUTHORIZATION_ENDPOINT'),
+    tokenEndpoint: required(env, 'FHIR_OAUTH_TOKEN_ENDPOINT'),
   };
 }
 
