@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: cold start and per-interaction cost of the handlers, measured (no assertions)
- * against DynamoDB Local. Prints the figures as JSON, also written to `.build/bench/results.json`,
- * then a short table. Progress goes to stderr.
+ * against DynamoDB Local. Prints the figures as JSON and a short table, then writes the JSON to
+ * `.build/bench/results.json`. Progress goes to stderr.
  *
  *   npm run bench -- [--iterations 200] [--warmup 50] [--cold-runs 15] [--invocation-runs 5]
  *                    [--synthea-dir ../shared/data/synthea-r4]
@@ -15,7 +15,7 @@
  *
  * A skipped part keeps its figures from the previous results.json.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -312,11 +312,12 @@ async function previousResults(path: string): Promise<Partial<BenchResults>> {
 }
 
 const options = benchOptions(process.argv.slice(2));
+// The parts write their scratch files here too (the stream part's figures, the bundles).
+await mkdir(BENCH_DIR, { recursive: true });
 const fresh = await bench(options);
 const resultsPath = join(BENCH_DIR, 'results.json');
 const results: BenchResults = { ...(await previousResults(resultsPath)), ...fresh };
 const json = JSON.stringify(results, null, 2);
-await writeFile(resultsPath, `${json}\n`);
 console.log(json);
 console.log(
   [
@@ -347,3 +348,5 @@ console.log(
     ...(fresh.stream ? [streamReport(fresh.stream, table)] : []),
   ].join('\n'),
 );
+// Printed first: a failure to write loses no figure.
+await writeFile(resultsPath, `${json}\n`);
