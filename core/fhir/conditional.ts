@@ -47,9 +47,12 @@ export interface Criteria {
   readonly expression?: string;
 }
 
-/** A query string (`a=1&b=2`) as search parameters: a repeated name is AND, as in a URL. */
+/**
+ * A query string (`a=1&b=2`) as search parameters: a repeated name is AND, as in a URL. Null
+ * prototype: the names are the client's, and `constructor` or `__proto__` must be plain names.
+ */
 export function parseQueryString(query: string): Record<string, string[]> {
-  const parameters: Record<string, string[]> = {};
+  const parameters: Record<string, string[]> = Object.create(null);
   for (const [name, value] of new URLSearchParams(query)) {
     (parameters[name] ??= []).push(value);
   }

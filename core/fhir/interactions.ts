@@ -13,6 +13,7 @@ import type { SearchQuery } from '../search/types.js';
 import type { TenantId } from '../tenant.js';
 import { isResourceType } from '../r4/definitions.js';
 import { newResourceId, parseId, parseVersionId } from '../r4/ids.js';
+import { assertWellFormedJson } from './input-gate.js';
 import { assertValidResource, validateResource } from './validation.js';
 
 export interface FhirContext {
@@ -174,18 +175,71 @@ export async function patchResource(
   return result.version as ResourceVersion;
 }
 
-/** `existing` with the JSON Patch applied; 422 when an operation fails or would change type or id. */
+/**
+ * `existing` with the JSON Patch applied; 422 when an operation fails or would change type or id.
+ * Operations are applied one by one, each after its pointers are checked against the resource
+ * as it then is: Medplum follows pointers through inherited properties, so `/toString/x` or
+ * `/constructor/prototype/x` would otherwise write into shared prototypes.
+ */
 export function patchedResource(key: ResourceKey, existing: Resource, operations: JsonPatchOperation[]): Resource {
   const patched = structuredClone(existing);
-  const failures = applyPatch(patched, operations);
-  const failed = failures.findIndex((failure) => failure !== null);
-  if (failed >= 0) {
-    throw FhirError.unprocessable(`JSON Patch operation ${failed} failed: ${failures[failed]?.message ?? 'invalid operation'}`, `[${failed}]`);
-  }
+  operations.forEach((operation, index) => {
+    const failure = unreachablePointer(patched, operation) ?? applyOperation(patched, operation);
+    if (failure !== undefined) {
+      throw FhirError.unprocessable(`JSON Patch operation ${index} failed: ${failure}`, `[${index}]`);
+    }
+  });
   if (patched.resourceType !== key.resourceType || patched.id !== key.id) {
     throw FhirError.unprocessable('A patch cannot change the resource type or id');
   }
   return patched;
+}
+
+function applyOperation(document: Resource, operation: JsonPatchOperation): string | undefined {
+  try {
+    const [failure] = applyPatch(document, [operation]);
+    return failure ? failure.message : undefined;
+  } catch {
+    // Medplum throws on pointers it cannot follow, such as a step into a string.
+    return `path ${operation.path.slice(0, 200)} cannot be followed in the resource`;
+  }
+}
+
+/**
+ * Why the operation's pointers do not lead through the resource's own properties, if they do
+ * not: `from` must name an existing value; `path` an existing parent, and never `__proto__`.
+ */
+function unreachablePointer(document: Resource, operation: JsonPatchOperation): string | undefined {
+  const from = 'from' in operation && typeof operation.from === 'string' ? pointerTokens(operation.from) : [];
+  const path = pointerTokens(operation.path);
+  if (!ownPathExists(document, from)) {
+    return `from ${String((operation as { from: string }).from).slice(0, 200)} does not exist in the resource`;
+  }
+  if (!ownPathExists(document, path.slice(0, -1)) || path.at(-1) === '__proto__') {
+    return `path ${operation.path.slice(0, 200)} does not exist in the resource`;
+  }
+  return undefined;
+}
+
+/** RFC 6901: `/a~1b/0` → `['a/b', '0']`. */
+function pointerTokens(pointer: string): string[] {
+  return pointer === '' ? [] : pointer.slice(1).split('/').map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+const ARRAY_INDEX = /^(0|[1-9]\d*)$/;
+
+function ownPathExists(document: unknown, tokens: readonly string[]): boolean {
+  let at = document;
+  for (const token of tokens) {
+    const exists = Array.isArray(at)
+      ? ARRAY_INDEX.test(token) && Number(token) < at.length
+      : typeof at === 'object' && at !== null && Object.hasOwn(at, token);
+    if (!exists) {
+      return false;
+    }
+    at = (at as Record<string, unknown>)[token];
+  }
+  return true;
 }
 
 /** Deletes by writing a deletion version. Deleting a deleted resource changes nothing. */
@@ -323,6 +377,7 @@ export function parseJsonPatch(body: unknown): JsonPatchOperation[] {
   if (!Array.isArray(body)) {
     throw FhirError.badRequest('A JSON Patch body must be an array of operations');
   }
+  assertWellFormedJson(body, '');
   body.forEach((operation: unknown, index) => {
     const op = operation as { op?: unknown; path?: unknown; from?: unknown } | null;
     if (typeof op !== 'object' || op === null || !PATCH_OPS.has(op.op as string) || typeof op.path !== 'string') {
@@ -333,6 +388,11 @@ export function parseJsonPatch(body: unknown): JsonPatchOperation[] {
     }
     if (['move', 'copy'].includes(op.op as string) && typeof op.from !== 'string') {
       throw FhirError.badRequest(`JSON Patch operation ${index} (${String(op.op)}) needs a string "from"`, `[${index}]`);
+    }
+    for (const pointer of [op.path, op.from]) {
+      if (typeof pointer === 'string' && pointer !== '' && !pointer.startsWith('/')) {
+        throw FhirError.badRequest(`JSON Patch operation ${index}: "${pointer.slice(0, 100)}" is not a JSON Pointer (RFC 6901): it must start with /`, `[${index}]`);
+      }
     }
   });
   return body as JsonPatchOperation[];

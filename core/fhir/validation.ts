@@ -9,7 +9,8 @@ import type { CodeableConcept, Coding, OperationOutcomeIssue, Resource } from '@
 import { FhirError, issue } from '../errors.js';
 import { dateRange } from '../r4/precision.js';
 import type { RequiredValueSet } from '../r4/definitions.js';
-import { isResourceType, loadResourceDefinitions, requiredValueSet } from '../r4/definitions.js';
+import { requiredValueSet } from '../r4/definitions.js';
+import { resourceInputIssues, withTypeSelections } from './input-gate.js';
 
 /** Values bound to a required ValueSet, collected by Medplum's validator: ValueSet URL → values. */
 type BoundValues = Record<string, TypedValueWithPath[]>;
@@ -18,21 +19,21 @@ type BoundValues = Record<string, TypedValueWithPath[]>;
 const LISTED_CODES_MAX = 12;
 
 /**
- * The errors in `resource`; none means valid. Medplum's warnings are dropped: its reference-type
+ * The errors in `resource`; none means valid. The input gate's rules (R4 json.html, contained
+ * resources, depth) come first: a body that breaks them is not handed to Medplum, whose walk is
+ * recursive and whose element lookups are not limited to own properties. Medplum's warnings are dropped: its reference-type
  * warning misreads every absolute reference (`urn:uuid:…`, `http://…`) as a wrong resource type,
  * so on Synthea data it is mostly noise.
  */
 export function validateResource(resource: unknown): OperationOutcomeIssue[] {
-  if (!hasResourceType(resource)) {
-    return [shapeIssue(resource)];
+  const inputIssues = resourceInputIssues(resource);
+  if (inputIssues.length) {
+    return inputIssues;
   }
-  const typeIssues = loadDefinitionsFor(resource);
-  if (typeIssues.length) {
-    return typeIssues;
-  }
+  const valid = resource as Resource;
   const boundValues: BoundValues = {};
-  const structureErrors = validateWithMedplum(resource, boundValues).filter((found) => isError(found) && !isMedplumFalsePositive(resource, found));
-  return [...structureErrors, ...bindingIssues(boundValues)];
+  const structureErrors = validateWithMedplum(valid, boundValues).filter((found) => isError(found) && !isMedplumFalsePositive(valid, found));
+  return [...structureErrors, ...bindingIssues(boundValues)].map((found) => withChoiceTypes(found, valid));
 }
 
 /** Throws a 400 `FhirError` carrying every error. */
@@ -86,49 +87,9 @@ function isOrderedPeriod(value: unknown): boolean {
   return startRange !== undefined && endRange !== undefined && startRange.start <= endRange.end;
 }
 
-/** Checks only the discriminator; the validator checks the rest. */
-function hasResourceType(value: unknown): value is Resource {
-  return isJsonObject(value) && typeof value.resourceType === 'string';
-}
-
-function shapeIssue(value: unknown): OperationOutcomeIssue {
-  return isJsonObject(value)
-    ? issue('required', 'A resource must have a string resourceType')
-    : issue('invalid', 'A resource must be a JSON object');
-}
-
-/**
- * Loads the definitions of the resource and of every resource nested in it (contained, Bundle
- * entries, Parameters): Medplum's validator needs each type's schema, and reports an unknown one
- * without a path. Returns an issue per unknown type, with its location.
- */
-function loadDefinitionsFor(resource: Resource): OperationOutcomeIssue[] {
-  const issues: OperationOutcomeIssue[] = [];
-  for (const [resourceType, path] of resourceTypesIn(resource, resource.resourceType)) {
-    if (isResourceType(resourceType)) {
-      loadResourceDefinitions(resourceType);
-    } else {
-      const nested = path !== resource.resourceType;
-      issues.push(issue('not-supported', `Unknown resource type "${resourceType}"`, nested ? path : undefined));
-    }
-  }
-  return issues;
-}
-
-/** Every `resourceType` in the JSON tree with the path of its resource, in Medplum's path style (`Bundle.entry[0].resource`). */
-function* resourceTypesIn(value: unknown, path: string): Generator<[string, string]> {
-  if (Array.isArray(value)) {
-    for (const [index, item] of value.entries()) {
-      yield* resourceTypesIn(item, `${path}[${index}]`);
-    }
-  } else if (isJsonObject(value)) {
-    if (typeof value.resourceType === 'string') {
-      yield [value.resourceType, path];
-    }
-    for (const [key, child] of Object.entries(value)) {
-      yield* resourceTypesIn(child, `${path}.${key}`);
-    }
-  }
+/** Choice elements in the validator's expressions as FHIRPath type selections (`value.ofType(boolean)`). */
+function withChoiceTypes(found: OperationOutcomeIssue, resource: Resource): OperationOutcomeIssue {
+  return found.expression ? { ...found, expression: found.expression.map((expression) => withTypeSelections(expression, resource as unknown as Record<string, unknown>)) } : found;
 }
 
 /**
@@ -207,8 +168,4 @@ function codingText(coding: Coding): string {
 /** Lists small sets only: the ValueSet URL already names the large ones. */
 function allowed(values: ReadonlySet<string>): string {
   return values.size <= LISTED_CODES_MAX ? `: expected one of ${[...values].join(' | ')}` : '';
-}
-
-function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,7 +1,8 @@
 /**
  * Finding and rewriting links inside resources, for Bundles (R4 bundle.html#references,
  * http.html#trules). Walks plain JSON, so it reaches every depth: nested backbone elements,
- * extensions (`valueReference`), contained resources.
+ * extensions (`valueReference`), contained resources. The walks are iterative: a Bundle is
+ * walked before its entries are validated, so its depth must not matter here.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { isResourceType } from './definitions.js';
@@ -34,20 +35,24 @@ export function isConditionalReference(reference: string): boolean {
  */
 export function referencesIn(resource: Resource, root: string): FoundReference[] {
   const found: FoundReference[] = [];
-  const walk = (value: unknown, path: string): void => {
+  // Iterative, children pushed last-first so that references come out in document order.
+  const stack: [unknown, string][] = [[resource, root]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [value, path] = next;
+    const children: [unknown, string][] = [];
     if (Array.isArray(value)) {
-      value.forEach((item, index) => walk(item, `${path}[${index}]`));
+      value.forEach((item, index) => children.push([item, `${path}[${index}]`]));
     } else if (isObject(value)) {
       for (const [key, child] of Object.entries(value)) {
         if (key === 'reference' && typeof child === 'string') {
           found.push({ path: `${path}.reference`, reference: child });
         } else {
-          walk(child, `${path}.${key}`);
+          children.push([child, `${path}.${key}`]);
         }
       }
     }
-  };
-  walk(resource, root);
+    stack.push(...children.reverse());
+  }
   return found;
 }
 
@@ -78,18 +83,43 @@ export function replaceFullUrls(resource: Resource, targets: ReadonlyMap<string,
   }) as Resource;
 }
 
-/** A copy of `value` with each string passed through `replace` along with its property name. */
-function mapStrings(value: unknown, replace: (key: string, value: string) => string, key = ''): unknown {
-  if (typeof value === 'string') {
-    return replace(key, value);
+/**
+ * A copy of `value` with each string passed through `replace` along with its property name.
+ * Iterative, so no nesting overflows the stack: each container is copied when met and its
+ * items are filled in as they are reached. Keys are defined, never assigned, so that a
+ * `__proto__` key stays a key.
+ */
+function mapStrings(value: unknown, replace: (key: string, value: string) => string): unknown {
+  const result: Record<string, unknown> = Object.create(null);
+  const stack: [unknown, string, Record<string, unknown> | unknown[], string | number][] = [[value, '', result, 'value']];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [item, key, target, slot] = next;
+    let copy: unknown = item;
+    if (typeof item === 'string') {
+      copy = replace(key, item);
+    } else if (Array.isArray(item)) {
+      const array = [...item];
+      array.forEach((child, index) => stack.push([child, key, array, index]));
+      copy = array;
+    } else if (isObject(item)) {
+      const object: Record<string, unknown> = {};
+      for (const [name, child] of Object.entries(item)) {
+        defineOwn(object, name, child);
+        stack.push([child, name, object, name]);
+      }
+      copy = object;
+    }
+    if (Array.isArray(target)) {
+      target[slot as number] = copy;
+    } else {
+      defineOwn(target, slot as string, copy);
+    }
   }
-  if (Array.isArray(value)) {
-    return value.map((item) => mapStrings(item, replace, key));
-  }
-  if (isObject(value)) {
-    return Object.fromEntries(Object.entries(value).map(([name, child]) => [name, mapStrings(child, replace, name)]));
-  }
-  return value;
+  return result.value;
+}
+
+function defineOwn(target: Record<string, unknown>, name: string, value: unknown): void {
+  Object.defineProperty(target, name, { value, writable: true, enumerable: true, configurable: true });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -156,13 +156,13 @@ describe('validateResource', () => {
   });
 
   it('names where an unknown nested resource type sits', () => {
-    const issues = validateResource({ resourceType: 'Patient', contained: [{ resourceType: 'Org', id: 'o1' }] });
+    const issues = validateResource({ resourceType: 'Patient', managingOrganization: { reference: '#o1' }, contained: [{ resourceType: 'Org', id: 'o1' }] });
 
     expect(issues).toEqual([expect.objectContaining({ code: 'not-supported', expression: ['Patient.contained[0]'] })]);
   });
 
   it('rejects a contained resource without resourceType', () => {
-    expect(validateResource({ resourceType: 'Patient', contained: [{ id: 'o1' }] })).toHaveLength(1);
+    expect(validateResource({ resourceType: 'Patient', managingOrganization: { reference: '#o1' }, contained: [{ id: 'o1' }] })).toHaveLength(1);
   });
 
   it('turns input the validator cannot walk into an issue, not an exception', () => {
