@@ -7,6 +7,8 @@ export type AuthMode = 'jwt' | 'local-dev';
 export interface RuntimeConfig extends AuthConfig {
   /** DynamoDB table holding every tenant's resources. */
   readonly tableName: string;
+  /** `FHIR_BASE_URL`: the API's public URL, for `Location` and Bundle links (deployed: set from the API; else as the client reached it). */
+  readonly baseUrl: string | undefined;
   readonly region: string;
   /** Set only for DynamoDB Local; unset means the regional AWS endpoint. */
   readonly dynamoEndpoint: string | undefined;
@@ -113,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
   return {
     ...loadAuthConfig(env),
     tableName: required(env, 'FHIR_TABLE_NAME'),
+    baseUrl: env.FHIR_BASE_URL?.replace(/\/+$/, '') || undefined,
     region: env.AWS_REGION ?? 'us-east-1',
     dynamoEndpoint: env.DYNAMODB_ENDPOINT || undefined,
     defaultTenant: env.FHIR_DEFAULT_TENANT ?? 'default',
