@@ -20,11 +20,14 @@ export interface Route {
   readonly method: HttpMethod;
   readonly path: string;
   readonly function: FunctionSpec;
+  /** Reachable without a token; every other route passes the Lambda authorizer first. */
+  readonly public?: true;
 }
 
 // Memory / timeout seeds from the brief.
 export const FUNCTIONS = {
   metadata: { module: 'metadata', memoryMB: 512, timeoutSeconds: 10 },
+  smartConfiguration: { module: 'smart-configuration', memoryMB: 256, timeoutSeconds: 10 },
   create: { module: 'create', memoryMB: 1024, timeoutSeconds: 30 },
   read: { module: 'read', memoryMB: 512, timeoutSeconds: 10 },
   vread: { module: 'vread', memoryMB: 512, timeoutSeconds: 10 },
@@ -38,11 +41,15 @@ export const FUNCTIONS = {
   bundle: { module: 'bundle', memoryMB: 2048, timeoutSeconds: 60 },
 } as const satisfies Record<string, FunctionSpec>;
 
+/** Not a route: the Lambda TOKEN authorizer in front of every non-public route (infra/api.ts, the local server). */
+export const AUTHORIZER = { module: 'authorizer', memoryMB: 512, timeoutSeconds: 10 } as const satisfies FunctionSpec;
+
 /** Not a route: the consumer of the table's stream (infra/stream.ts, the local stream poller). */
 export const STREAM_PROCESSOR = { module: 'stream-processor', memoryMB: 512, timeoutSeconds: 60 } as const satisfies FunctionSpec;
 
 export const ROUTES: readonly Route[] = [
-  { method: 'GET', path: '/metadata', function: FUNCTIONS.metadata },
+  { method: 'GET', path: '/metadata', function: FUNCTIONS.metadata, public: true },
+  { method: 'GET', path: '/.well-known/smart-configuration', function: FUNCTIONS.smartConfiguration, public: true },
   { method: 'GET', path: '/', function: FUNCTIONS.search },
   { method: 'POST', path: '/', function: FUNCTIONS.bundle },
   { method: 'GET', path: '/{resourceType}', function: FUNCTIONS.search },

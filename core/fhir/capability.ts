@@ -3,6 +3,8 @@
  * when a capability lands, it is added here together with its tests.
  */
 import type { CapabilityStatement, CapabilityStatementRestResource, ResourceType } from '@medplum/fhirtypes';
+import { restSecurity } from '../auth/smart-configuration.js';
+import { loadAuthConfig, type OAuthEndpoints } from '../config.js';
 import { searchParameters } from '../r4/search-parameters.js';
 import type { SearchParameterType } from '../r4/search-types.js';
 import { resourceTypes } from '../r4/definitions.js';
@@ -47,7 +49,7 @@ function resourceCapability(type: string): CapabilityStatementRestResource {
   };
 }
 
-export function capabilityStatement(baseUrl: string): CapabilityStatement {
+export function capabilityStatement(baseUrl: string, oauth: OAuthEndpoints | undefined = loadAuthConfig().oauth): CapabilityStatement {
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -65,7 +67,7 @@ export function capabilityStatement(baseUrl: string): CapabilityStatement {
         documentation: `Every write is validated against the R4 StructureDefinitions and required bindings. ${SEARCH_DOCUMENTATION} ${BUNDLE_DOCUMENTATION}`,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }],
         searchParam: [{ name: '_type', type: 'token' }],
-        security: { description: 'Tenant from the verified token claims; every resource is visible to its own tenant only.' },
+        security: restSecurity(oauth),
         resource: resourceTypes().map(resourceCapability),
       },
     ],

@@ -3,21 +3,28 @@
  * (`functions/routes.ts`) and hands the very same handlers a REST API (v1) Lambda proxy event.
  * It reproduces what a handler can observe of API Gateway: resource matching, decoded path and
  * query parameters, multi-value headers and query parameters, base64 bodies, the 10 MB payload
- * limit and the default response content type.
+ * limit, the default response content type, and the Lambda TOKEN authorizer in front of every
+ * non-public route, whose context reaches the handler in `requestContext.authorizer`. Whatever it
+ * refuses itself (401, 403, 404, 405, 413, 431) gets an OperationOutcome body, as the deployed
+ * gateway responses give.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayTokenAuthorizerEvent, Context } from 'aws-lambda';
 import { FhirError } from '../../core/errors.js';
-import { type FunctionSpec, ROUTES, type Route } from '../../functions/routes.js';
+import { AUTHORIZER, type FunctionSpec, ROUTES, type Route } from '../../functions/routes.js';
+import { type Jwks, JWKS_PATH } from './local-issuer.js';
 
 export type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 /** Resolves a route's `module` to its handler. */
 export type HandlerLoader = (module: string) => Promise<LambdaHandler>;
+
+export type TokenAuthorizer = (event: APIGatewayTokenAuthorizerEvent, context: Context) => Promise<APIGatewayAuthorizerResult>;
 
 export interface LocalApiOptions {
   /** 0 or absent: a free port. */
@@ -25,6 +32,15 @@ export interface LocalApiOptions {
   readonly host?: string;
   /** Defaults to importing `functions/<module>.ts`; tests pass fake handlers. */
   readonly loadHandler?: HandlerLoader;
+  /** JWT mode; absent: no authorizer (local-dev mode, where handlers read `X-Tenant-ID`). */
+  readonly auth?: LocalAuth;
+}
+
+export interface LocalAuth {
+  /** Called for every non-public route, as API Gateway calls `functions/authorizer.ts`. */
+  readonly authorizer: TokenAuthorizer;
+  /** The local issuer's public keys, served at `JWKS_PATH`. */
+  readonly jwks: Jwks;
 }
 
 export interface LocalApi {
@@ -34,6 +50,9 @@ export interface LocalApi {
 
 /** API Gateway's REST API payload quota. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+/** Request line and headers together; API Gateway's own limit is 10 KB of headers. */
+const MAX_HEADER_BYTES = 16 * 1024;
 
 const LOCAL_ACCOUNT_ID = '000000000000';
 const FUNCTIONS_DIR = new URL('../../functions/', import.meta.url);
@@ -47,8 +66,10 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
     resources: resourcesOf(ROUTES),
     loadHandler: options.loadHandler ?? importHandler,
     logger: new Logger({ serviceName: 'fhir-local-api' }),
+    auth: options.auth,
   };
-  const server = createServer((req, res) => void serve(req, res, invoker));
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => void serve(req, res, invoker));
+  server.on('clientError', answerClientError);
   server.listen(options.port ?? 0, host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -65,6 +86,24 @@ export async function importHandler(module: string): Promise<LambdaHandler> {
     throw new Error(`functions/${module}.ts does not export a handler function`);
   }
   return loaded.handler as LambdaHandler;
+}
+
+/**
+ * A request Node could not parse (an over-long URL or header block, a malformed request line)
+ * never reaches `serve`; it still gets an OperationOutcome, where Node would send an empty body.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const refusal = tooLarge
+    ? FhirError.of(431, 'too-long', `The request line and headers exceed ${MAX_HEADER_BYTES} bytes`)
+    : FhirError.badRequest('Malformed HTTP request');
+  const body = JSON.stringify(refusal.outcome);
+  const reason = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request';
+  socket.end(`HTTP/1.1 ${refusal.status} ${reason}\r\nContent-Type: application/fhir+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 async function closeServer(server: Server): Promise<void> {
@@ -167,6 +206,7 @@ interface Invoker {
   readonly resources: readonly Resource[];
   readonly loadHandler: HandlerLoader;
   readonly logger: Logger;
+  readonly auth: LocalAuth | undefined;
 }
 
 async function serve(req: IncomingMessage, res: ServerResponse, invoker: Invoker): Promise<void> {
@@ -199,6 +239,9 @@ async function serve(req: IncomingMessage, res: ServerResponse, invoker: Invoker
 }
 
 async function respond(req: IncomingMessage, url: URL, requestId: string, invoker: Invoker): Promise<APIGatewayProxyResult> {
+  if (invoker.auth && req.method === 'GET' && url.pathname === JWKS_PATH) {
+    return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(invoker.auth.jwks) };
+  }
   const match = matchResource(invoker.resources, url.pathname);
   if (!match) {
     return outcomeResult(FhirError.notFound(`No route for ${url.pathname}`));
@@ -208,14 +251,58 @@ async function respond(req: IncomingMessage, url: URL, requestId: string, invoke
     const allowed = [...match.resource.methods.keys()].join(', ');
     return outcomeResult(FhirError.methodNotAllowed(`${req.method} is not allowed on ${match.resource.path}; allowed: ${allowed}`), { Allow: allowed });
   }
+  const authorizer = invoker.auth && !route.public ? await authorize(req, route, invoker.auth.authorizer) : null;
   const body = await readBody(req);
-  const event = proxyEvent(req, url, route, match.pathParameters, body, requestId);
+  const event = proxyEvent(req, url, route, match.pathParameters, body, requestId, authorizer);
   const handler = await invoker.loadHandler(route.function.module);
   const result = await handler(event, lambdaContext(route.function));
   if (typeof result?.statusCode !== 'number') {
     throw new Error(`functions/${route.function.module}.ts returned a malformed Lambda proxy response`);
   }
   return result;
+}
+
+/** The 401 API Gateway answers (through the gateway response in infra/api.ts) for a missing or refused token. */
+const UNAUTHORIZED = FhirError.unauthorized('A valid bearer access token is required');
+const WWW_AUTHENTICATE = { 'WWW-Authenticate': 'Bearer' };
+
+/**
+ * What API Gateway does for a TOKEN authorizer: no `Authorization` header is 401 without calling
+ * it; the authorizer's `Unauthorized` is 401; a policy that does not allow this method is 403;
+ * any other failure is 500. An allowed call's context, `principalId` added, goes to the handler.
+ */
+async function authorize(req: IncomingMessage, route: Route, authorizer: TokenAuthorizer): Promise<APIGatewayProxyEvent['requestContext']['authorizer']> {
+  const token = req.headers.authorization;
+  if (!token) {
+    throw new GatewayRefusal(UNAUTHORIZED, WWW_AUTHENTICATE);
+  }
+  const started = performance.now();
+  const methodArn = `arn:aws:execute-api:${process.env.AWS_REGION ?? 'us-east-1'}:${LOCAL_ACCOUNT_ID}:local/local/${route.method}${route.path}`;
+  let result: APIGatewayAuthorizerResult;
+  try {
+    result = await authorizer({ type: 'TOKEN', authorizationToken: token, methodArn }, lambdaContext(AUTHORIZER));
+  } catch (error) {
+    if ((error as Error)?.message === 'Unauthorized') {
+      throw new GatewayRefusal(UNAUTHORIZED, WWW_AUTHENTICATE);
+    }
+    throw error;
+  }
+  const allowed = result.policyDocument.Statement.some((statement) => statement.Effect === 'Allow' && 'Action' in statement && [statement.Action].flat().includes('execute-api:Invoke'));
+  const denied = result.policyDocument.Statement.some((statement) => statement.Effect === 'Deny');
+  if (!allowed || denied) {
+    throw new GatewayRefusal(FhirError.forbidden('The authorizer does not allow this request'));
+  }
+  return { ...result.context, principalId: result.principalId, integrationLatency: Math.round(performance.now() - started) };
+}
+
+/** A refusal of the gateway itself, before any handler runs. */
+class GatewayRefusal extends Error {
+  constructor(
+    readonly error: FhirError,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(error.message);
+  }
 }
 
 /** Reads the whole body; past the limit it keeps draining so the client still sees the 413. */
@@ -244,6 +331,9 @@ function outcomeResult(error: FhirError, headers: Record<string, string> = {}): 
 
 /** A handler that throws or answers nonsense is a Lambda failure, which API Gateway turns into 502. */
 function errorResult(error: unknown, logger: Logger): APIGatewayProxyResult {
+  if (error instanceof GatewayRefusal) {
+    return outcomeResult(error.error, error.headers);
+  }
   if (error instanceof FhirError) {
     return outcomeResult(error);
   }
@@ -253,7 +343,15 @@ function errorResult(error: unknown, logger: Logger): APIGatewayProxyResult {
 
 // ---- API Gateway event and Lambda context --------------------------------------------------
 
-function proxyEvent(req: IncomingMessage, url: URL, route: Route, pathParameters: Record<string, string>, body: Buffer, requestId: string): APIGatewayProxyEvent {
+function proxyEvent(
+  req: IncomingMessage,
+  url: URL,
+  route: Route,
+  pathParameters: Record<string, string>,
+  body: Buffer,
+  requestId: string,
+  authorizer: APIGatewayProxyEvent['requestContext']['authorizer'],
+): APIGatewayProxyEvent {
   const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
   const now = new Date();
   const textBody = body.length === 0 || TEXT_CONTENT_TYPE.test(req.headers['content-type'] ?? 'text/plain');
@@ -270,7 +368,7 @@ function proxyEvent(req: IncomingMessage, url: URL, route: Route, pathParameters
     requestContext: {
       accountId: LOCAL_ACCOUNT_ID,
       apiId: 'local',
-      authorizer: null,
+      authorizer,
       domainName: req.headers.host,
       protocol: `HTTP/${req.httpVersion}`,
       httpMethod: route.method,

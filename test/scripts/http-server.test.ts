@@ -2,10 +2,13 @@
  * The local API server against fake handlers: what a handler receives (the API Gateway REST
  * proxy event and Lambda context) and what the client gets back.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { handler as authorizer } from '../../functions/authorizer.js';
 import { type HandlerLoader, importHandler, MAX_BODY_BYTES } from '../../scripts/local/http-server.js';
+import { issueToken, JWKS_PATH, localIssuerConfig, signingKey } from '../../scripts/local/local-issuer.js';
 import { useLocalApi } from '../support/local-api.js';
 
 interface Invocation {
@@ -200,6 +203,53 @@ describe('the response', () => {
     expect(response.status).toBe(413);
     expect(response.json).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'too-costly' }] });
     expect(invocations).toHaveLength(before);
+  });
+});
+
+describe('requests Node cannot take', () => {
+  it('answers 431 with an OperationOutcome for a 20 KB URL, without calling a handler', async () => {
+    const before = invocations.length;
+    const response = await api.request('GET', `/Patient?name=${'x'.repeat(20 * 1024)}`);
+    expect(response.status).toBe(431);
+    expect(response.json).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'too-long' }] });
+    expect(invocations).toHaveLength(before);
+  });
+});
+
+describe('JWT mode: the Lambda authorizer in front of every non-public route', () => {
+  const key = signingKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
+  const secured = useLocalApi({ loadHandler: echoHandlers, auth: { authorizer, jwks: key.jwks } });
+  const tenantClaim = 'custom:tenant_id';
+  beforeAll(() => {
+    // The authorizer reads its issuers at its first call, as a Lambda container does at cold start.
+    process.env.FHIR_OIDC_ISSUERS = JSON.stringify([localIssuerConfig(secured.baseUrl + JWKS_PATH)]);
+  });
+  const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+
+  it('answers 401 with an OperationOutcome and WWW-Authenticate: Bearer when there is no token or a forged one', async () => {
+    const before = invocations.length;
+    const forged = issueToken(signingKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey), { tenant: 't1', scope: 'user/*.cruds', tenantClaim });
+    for (const options of [{}, bearer(forged), bearer('not-a-jwt'), { headers: { authorization: 'Basic dXNlcjpwdw==' } }]) {
+      const response = await secured.request('GET', '/Patient/p1', options);
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toBe('Bearer');
+      expect(response.json).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'login' }] });
+    }
+    expect(invocations).toHaveLength(before);
+  });
+
+  it("hands the handler the authorizer's context for a valid token", async () => {
+    const token = issueToken(key, { tenant: 'clinic-9', scope: 'openid patient/*.rs', tenantClaim, subject: 'u-9', clientId: 'app', patient: 'p9' });
+    const response = await secured.request('GET', '/Observation?patient=p9', bearer(token));
+    expect(response.status).toBe(200);
+    expect(invocations.at(-1)!.event.requestContext.authorizer).toMatchObject({ tenant: 'clinic-9', sub: 'u-9', client_id: 'app', scope: 'patient/*.rs', patient: 'p9', principalId: 'u-9' });
+  });
+
+  it('lets /metadata, the SMART configuration and the JWKS through without a token', async () => {
+    expect((await secured.request('GET', '/metadata')).status).toBe(200);
+    const smart = await secured.request('GET', '/.well-known/smart-configuration');
+    expect(smart.json).toEqual({ module: 'smart-configuration' });
+    expect((await secured.request('GET', JWKS_PATH)).json).toEqual(key.jwks);
   });
 });
 
