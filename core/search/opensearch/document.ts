@@ -3,7 +3,8 @@
  * so a search needs no DynamoDB read) and, for every search parameter of its type, exactly the
  * values `extractValues` gives, one nested entry per value. The query side (`criteria.ts`) compares
  * these entries field by field as `match.ts` compares the IndexValues, so both engines decide
- * on the same normalized values.
+ * on the same normalized values. A resource beyond what OpenSearch takes in one document is
+ * indexed in a degraded form that says what is missing (document-limits.ts).
  */
 import type { Resource } from '@medplum/fhirtypes';
 import type { TenantId } from '../../tenant.js';
@@ -11,7 +12,8 @@ import { extractValues } from '../../r4/extract.js';
 import { referenceKey } from '../../r4/extract.js';
 import { searchParameters } from '../../r4/search-parameters.js';
 import { finite } from '../sort.js';
-import type { IndexValue } from '../../r4/search-types.js';
+import type { IndexValue, SearchParameterDefinition } from '../../r4/search-types.js';
+import { withinLimits } from './document-limits.js';
 
 /** One IndexValue as flat fields; which fields are set depends on `type` (see mapping.ts). */
 export interface ValueFields {
@@ -61,21 +63,52 @@ export interface SearchDocument {
   readonly values: readonly ValueDocument[];
   /** Not indexed (`enabled: false`): what a search returns. */
   readonly resource: Resource;
+  /** Only on a document indexed in a degraded form: what searches may miss, and why. */
+  readonly indexIssues?: readonly IndexIssue[];
 }
+
+export interface IndexIssue {
+  /**
+   * `values-capped`: the parameter lost its last values (too many nested objects);
+   * `value-shortened`: over-long values kept as their beginning; `refused`: OpenSearch refused
+   * the document, indexed as its identity only; `not-extracted`: the values could not be
+   * computed, ditto.
+   */
+  readonly kind: 'values-capped' | 'value-shortened' | 'refused' | 'not-extracted';
+  readonly param?: string;
+  readonly detail: string;
+}
+
+/** What an identity document keeps: enough to find the resource by type, id and age. */
+const IDENTITY_PARAMS = ['_id', '_lastUpdated'];
 
 /** The only place the OpenSearch `_id` is built: one document per tenant and resource. */
 export function documentId(tenant: TenantId, resourceType: string, id: string): string {
   return `${tenant}/${resourceType}/${id}`;
 }
 
-/** The indexed document of a current resource. Throws when a parameter's expression cannot be evaluated on it. */
+/**
+ * The indexed document of a current resource, within OpenSearch's limits. Throws when a
+ * parameter's expression cannot be evaluated on it.
+ */
 export function searchDocument(tenant: TenantId, resource: Resource): SearchDocument {
+  return withinLimits(documentOf(tenant, resource, [...searchParameters(resource.resourceType).values()]));
+}
+
+/** The degraded document of a resource whose full document cannot be indexed: its identity, and why. */
+export function identityDocument(tenant: TenantId, resource: Resource, issue: IndexIssue): SearchDocument {
+  const parameters = searchParameters(resource.resourceType);
+  const identity = IDENTITY_PARAMS.flatMap((code) => parameters.get(code) ?? []);
+  return { ...documentOf(tenant, resource, identity), indexIssues: [issue] };
+}
+
+function documentOf(tenant: TenantId, resource: Resource, params: readonly SearchParameterDefinition[]): SearchDocument {
   const { resourceType, id } = resource;
   if (!id) {
     throw new Error(`A ${resourceType} without an id cannot be indexed`);
   }
   const values: ValueDocument[] = [];
-  for (const param of searchParameters(resourceType).values()) {
+  for (const param of params) {
     for (const value of extractValues(resource, param)) {
       values.push({ param: param.code, ...valueFields(value), ...(value.type === 'composite' ? { parts: compositeParts(value) } : {}) });
     }

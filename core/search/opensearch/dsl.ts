@@ -4,6 +4,7 @@
  * nothing matches all, `or` of nothing matches none), so generated queries stay small.
  */
 import type { TenantId } from '../../tenant.js';
+import { keptPrefix } from './document-limits.js';
 
 /** A query DSL clause; the client's own types are too narrow for generated queries. */
 export type Query = Record<string, unknown>;
@@ -55,21 +56,23 @@ export function not(clause: Query): Query {
   return clause === MATCH_NONE ? MATCH_ALL : clause === MATCH_ALL ? MATCH_NONE : { bool: { must_not: [clause] } };
 }
 
+/** Equality; an over-long string compares by the part the index keeps of stored ones (document-limits.ts). */
 export function term(field: string, value: string | number | undefined): Query {
   // An absent value (only from a malformed query) equals no stored value.
-  return value === undefined ? MATCH_NONE : { term: { [field]: value } };
+  return value === undefined ? MATCH_NONE : { term: { [field]: typeof value === 'string' ? keptPrefix(value) : value } };
 }
 
 export function terms(field: string, values: readonly string[]): Query {
-  return values.length === 0 ? MATCH_NONE : { terms: { [field]: values } };
+  return values.length === 0 ? MATCH_NONE : { terms: { [field]: values.map(keptPrefix) } };
 }
 
 export function exists(field: string): Query {
   return { exists: { field } };
 }
 
+/** A comparison; strings as `term` compares them, so that keyset paging agrees with the index's order. */
 export function range(field: string, operator: 'gt' | 'gte' | 'lt' | 'lte', value: string | number): Query {
-  return { range: { [field]: { [operator]: value } } };
+  return { range: { [field]: { [operator]: typeof value === 'string' ? keptPrefix(value) : value } } };
 }
 
 /** Keyword starts-with; every value starts with the empty string. */

@@ -45,7 +45,8 @@ interface SearchResponse {
   readonly hits: { readonly total?: { readonly value: number; readonly relation: 'eq' | 'gte' }; readonly hits: readonly Hit[] };
 }
 
-type MultiSearchItem = SearchResponse | { readonly status?: number; readonly error: { readonly type?: string; readonly reason?: string; readonly root_cause?: readonly { readonly type?: string }[]; readonly caused_by?: { readonly type?: string } } };
+/** A search's error: `error` is OpenSearch's error object (type, reason, causes, shard failures). */
+type MultiSearchItem = SearchResponse | { readonly status?: number; readonly error: unknown };
 
 type Page = Omit<SearchResult, 'included'>;
 
@@ -186,7 +187,8 @@ export class OpenSearchEngine implements SearchEngine {
   /**
    * The one way this engine reaches OpenSearch: every body scoped to the tenant (`tenantScoped`),
    * sent together as one multi-search. Failures become OperationOutcome-ready errors: a query the
-   * index finds too large is a 400, anything else (unreachable, no index, overloaded) a 503.
+   * index refuses (too many clauses, too long or complex) is a 400 with advice, anything else
+   * (unreachable, timed out, no index, overloaded, 5xx) a 503.
    */
   private async searchTenant(tenant: TenantId, bodies: readonly SearchBody[]): Promise<SearchResponse[]> {
     const lines = bodies.flatMap((body) => {
@@ -198,7 +200,9 @@ export class OpenSearchEngine implements SearchEngine {
       const response = await this.client.msearch({ body: lines as never });
       items = (response.body as unknown as { responses: MultiSearchItem[] }).responses;
     } catch (error) {
-      throw unavailable(error);
+      // A whole request refused (e.g. too large for `http.max_content_length`), else unreachable or timed out.
+      const status = (error as { meta?: { statusCode?: number } }).meta?.statusCode;
+      throw status !== undefined && isRefusal(status) ? refused((error as { meta?: { body?: unknown } }).meta?.body) : unavailable(error);
     }
     return items.map((item) => {
       if ('error' in item) {
@@ -218,14 +222,44 @@ function resourcesOf(response: SearchResponse): Resource[] {
   return response.hits.hits.map((hit) => hit._source.resource);
 }
 
-const TOO_LARGE = new Set(['too_many_clauses', 'too_many_nested_clauses', 'too_complex_to_determinize_exception']);
+/** OpenSearch's error types for a query with more clauses than `indices.query.bool.max_clause_count`. */
+const TOO_MANY_CLAUSES = new Set(['too_many_clauses', 'too_many_nested_clauses']);
 
+/** A search OpenSearch answered with an error: refused as asked (4xx) is the caller's 400, anything else a 503. */
 function failure(item: Extract<MultiSearchItem, { error: unknown }>): FhirError {
-  const types = [item.error.type, item.error.caused_by?.type, ...(item.error.root_cause ?? []).map((cause) => cause.type)];
-  if (types.some((type) => type !== undefined && TOO_LARGE.has(type))) {
-    return FhirError.of(400, 'too-costly', 'This search is too large for the search index (too many values or conditions). Narrow it.');
+  return isRefusal(item.status ?? 500) ? refused(item.error) : unavailable(item.error);
+}
+
+/**
+ * A 4xx is OpenSearch refusing the query itself (too many clauses, a value too long or complex to
+ * match, a limit such as `index.max_terms_count`): asking again cannot help, narrowing can. 404
+ * (no index) and 429 (overloaded) are the index's state, not the query's.
+ */
+function isRefusal(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 404 && status !== 408 && status !== 429;
+}
+
+/** A 400 saying how to narrow the search; the OpenSearch error stays attached for the logs. */
+function refused(cause: unknown): FhirError {
+  const advice = errorTypes(cause).some((type) => TOO_MANY_CLAUSES.has(type))
+    ? 'This search has more conditions than the search index allows. Use fewer comma-separated (OR) values and fewer parameters, or split it into several searches.'
+    : 'The search index refused this search as too large or complex. Use shorter text values (prefix and :contains searches above all), fewer comma-separated (OR) values and fewer parameters.';
+  return Object.assign(FhirError.of(400, 'too-costly', advice), { cause });
+}
+
+/** Every error type in an OpenSearch error, its causes and its shards' failures. */
+function errorTypes(error: unknown): string[] {
+  if (typeof error !== 'object' || error === null) {
+    return [];
   }
-  return unavailable(item.error);
+  const { type, caused_by, root_cause, failed_shards } = error as Record<string, unknown>;
+  const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+  return [
+    ...(typeof type === 'string' ? [type] : []),
+    ...errorTypes(caused_by),
+    ...list(root_cause).flatMap(errorTypes),
+    ...list(failed_shards).flatMap((shard) => errorTypes((shard as { reason?: unknown }).reason)),
+  ];
 }
 
 /** A 503 that names no internals; the cause stays attached for the logs. */

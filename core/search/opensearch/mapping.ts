@@ -5,13 +5,9 @@
  * fields per value type, and composite values carry their components as a nested `parts` array.
  */
 import type { Client } from '@opensearch-project/opensearch';
+import { MAX_KEYWORD_CHARS, NESTED_OBJECTS_LIMIT } from './document-limits.js';
 
-/**
- * Keyword values longer than this are left out of the index (Lucene refuses terms above 32,766
- * UTF-8 bytes, and one such term would fail the whole document). No search value is that long.
- */
-const MAX_KEYWORD_CHARS = 8_191;
-
+// `ignore_above` is a safety net: document-limits.ts shortens longer values before they get here.
 const keyword = { type: 'keyword', ignore_above: MAX_KEYWORD_CHARS } as const;
 const double = { type: 'double' } as const;
 
@@ -45,6 +41,8 @@ export const INDEX_SETTINGS = {
   gc_deletes: '25h',
   // One replica where a second node exists; a single local node stays green.
   auto_expand_replicas: '0-1',
+  // OpenSearch's default, stated because document-limits.ts caps a document's values to it.
+  'mapping.nested_objects.limit': NESTED_OBJECTS_LIMIT,
 } as const;
 
 export const INDEX_MAPPINGS = {
@@ -57,6 +55,8 @@ export const INDEX_MAPPINGS = {
     lastUpdated: double,
     versionId: keyword,
     resource: { type: 'object', enabled: false },
+    /** Present only on a document indexed in a degraded form (document-limits.ts): what is missing and why. */
+    indexIssues: { properties: { kind: keyword, param: keyword, detail: keyword } },
     values: {
       type: 'nested',
       properties: {
@@ -68,10 +68,15 @@ export const INDEX_MAPPINGS = {
   },
 } as const;
 
-/** Creates the index with its settings and mappings unless it exists; safe against a concurrent creator. */
+/**
+ * Creates the index with its settings and mappings unless it exists, else adds the fields new
+ * since it was created (`indexIssues`; OpenSearch refuses changes to existing fields); safe
+ * against a concurrent creator.
+ */
 export async function ensureIndex(client: Client, index: string): Promise<void> {
   const exists = await client.indices.exists({ index });
   if (exists.body) {
+    await client.indices.putMapping({ index, body: INDEX_MAPPINGS as never });
     return;
   }
   try {

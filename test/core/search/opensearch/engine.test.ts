@@ -143,10 +143,11 @@ describe('tenant isolation', () => {
 });
 
 describe('failures', () => {
+  // Refusals (4xx from OpenSearch) are the caller's 400; only an index that cannot answer is a 503.
   const query = parse('Patient', { name: 'x' });
 
-  async function failure(engine: SearchEngine): Promise<FhirError> {
-    const error = await engine.search(parseTenantId('t1'), query).then(
+  async function failure(engine: SearchEngine, search = query): Promise<FhirError> {
+    const error = await engine.search(parseTenantId('t1'), search).then(
       () => undefined,
       (thrown: unknown) => thrown,
     );
@@ -158,6 +159,23 @@ describe('failures', () => {
     const unreachable = new Client({ node: 'http://127.0.0.1:9', maxRetries: 0, requestTimeout: 2_000 });
     const error = await failure(new OpenSearchEngine(unreachable, 'fhir'));
     expect(error).toMatchObject({ status: 503, issues: [{ code: 'transient', diagnostics: 'The search index is unavailable; retry later' }] });
+  });
+
+  it('answers 400 with advice when a search has more OR values than the index takes clauses', async () => {
+    const values = Array.from({ length: 2_000 }, (_, n) => `urn:mrn|${n}`).join(',');
+    const error = await failure(new OpenSearchEngine(index.client, index.index), parse('Patient', { identifier: values }));
+    expect(error).toMatchObject({ status: 400, issues: [{ code: 'too-costly', diagnostics: expect.stringContaining('fewer comma-separated (OR) values') }] });
+  });
+
+  it('answers 400 with advice when a text is too long for the index to match', async () => {
+    const error = await failure(new OpenSearchEngine(index.client, index.index), parse('Patient', { name: 'a'.repeat(2_000) }));
+    expect(error).toMatchObject({ status: 400, issues: [{ code: 'too-costly', diagnostics: expect.stringContaining('shorter text values') }] });
+  });
+
+  it('answers 503 when OpenSearch does not answer in time', async () => {
+    const impatient = new Client({ node: index.url, maxRetries: 0, requestTimeout: 1 });
+    const error = await failure(new OpenSearchEngine(impatient, index.index));
+    expect(error).toMatchObject({ status: 503, issues: [{ code: 'transient' }] });
   });
 
   it('answers 503 when the index does not exist', async () => {
