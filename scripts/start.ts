@@ -17,6 +17,7 @@ import { openSearchClient } from '../core/search/opensearch/client.js';
 import { ensureIndex } from '../core/search/opensearch/mapping.js';
 import { startDynamoDbLocal, localHandlerEnv } from './local/dynamodb-local.js';
 import { startLocalApi } from './local/http-server.js';
+import { DEFAULT_KEY_DIR, JWKS_PATH, localJwtAuth, trustLocalIssuer } from './local/local-issuer.js';
 import { startLocalMessaging } from './local/messaging.js';
 import { startLocalOpenSearch } from './local/opensearch.js';
 import { startLocalStreamProcessing } from './local/stream-processing.js';
@@ -72,6 +73,8 @@ class Running {
 }
 
 async function start(options: StartOptions, running: Running): Promise<string[]> {
+  // JWT mode unless asked for local-dev: requests pass the same authorizer as deployed.
+  process.env.FHIR_AUTH_MODE ||= 'jwt';
   const prepared = await prepare();
   const database = await startDynamoDbLocal({ dataDir: options.dataDir && join(options.dataDir, 'dynamodb') });
   running.add(() => database.stop());
@@ -93,8 +96,12 @@ async function start(options: StartOptions, running: Running): Promise<string[]>
   // A kept table already had its stream read by an earlier run: start at the end of it.
   const poller = await startLocalStreamProcessing({ endpoint: database.endpoint, tableName: options.tableName, startingPosition: options.dataDir ? 'LATEST' : 'TRIM_HORIZON' });
   running.add(() => poller.stop());
-  const api = await startLocalApi({ port: options.port, host: '127.0.0.1' });
+  const auth = process.env.FHIR_AUTH_MODE === 'jwt' ? await localJwtAuth() : undefined;
+  const api = await startLocalApi({ port: options.port, host: '127.0.0.1', auth });
   running.add(() => api.close());
+  if (auth) {
+    trustLocalIssuer(api.baseUrl, process.env);
+  }
 
   return [
     `FHIR API     ${api.baseUrl}`,
@@ -103,7 +110,19 @@ async function start(options: StartOptions, running: Running): Promise<string[]>
     `Stream       poller → functions/stream-processor.ts (index, change and audit events)`,
     `SNS/SQS      ${messaging.endpoint} (fauxqs); topics ${messaging.changeTopicArn}, ${messaging.auditTopicArn}`,
     `Subscribe    aws --endpoint-url ${messaging.endpoint} sqs create-queue --queue-name mine, then sns subscribe --protocol sqs to a topic`,
-    `Try          curl -s ${api.baseUrl}/Patient -H 'X-Tenant-ID: demo' -H 'Content-Type: application/fhir+json' -d '{"resourceType":"Patient","name":[{"family":"Chalmers"}]}'`,
+    ...tryLines(api.baseUrl, auth !== undefined),
+  ];
+}
+
+function tryLines(baseUrl: string, jwt: boolean): string[] {
+  const create = `curl -s ${baseUrl}/Patient -H 'Content-Type: application/fhir+json' -d '{"resourceType":"Patient","name":[{"family":"Chalmers"}]}'`;
+  if (!jwt) {
+    return [`Auth         local-dev: the tenant is X-Tenant-ID, every scope granted`, `Try          ${create} -H 'X-Tenant-ID: demo'`];
+  }
+  return [
+    `Auth         JWT: tokens of the local issuer (key in ${DEFAULT_KEY_DIR}, JWKS at ${baseUrl}${JWKS_PATH}); FHIR_AUTH_MODE=local-dev npm start for X-Tenant-ID`,
+    `Token        TOKEN=$(npm run -s token -- --tenant demo --scope "user/*.cruds" | tail -1)`,
+    `Try          ${create} -H "Authorization: Bearer $TOKEN"`,
   ];
 }
 

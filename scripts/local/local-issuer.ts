@@ -7,7 +7,8 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject, sign } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { OidcIssuerConfig } from '../../core/config.js';
+import { loadAuthConfig, type OidcIssuerConfig } from '../../core/config.js';
+import type { LocalAuth } from './http-server.js';
 
 export const LOCAL_ISSUER = 'fhir-serverless-local';
 export const LOCAL_AUDIENCE = 'fhir-api';
@@ -99,4 +100,19 @@ export function signJwt(key: Pick<SigningKey, 'privateKey' | 'kid'>, claims: Rec
 
 export function base64url(json: unknown): string {
   return Buffer.from(JSON.stringify(json)).toString('base64url');
+}
+
+/** What the local server needs in JWT mode: `functions/authorizer.ts` and the keys it should find at `JWKS_PATH`. */
+export async function localJwtAuth(): Promise<LocalAuth> {
+  const [{ handler }, key] = await Promise.all([import('../../functions/authorizer.js'), localSigningKey()]);
+  return { authorizer: handler, jwks: key.jwks };
+}
+
+/**
+ * Adds the local issuer, whose JWKS the server at `baseUrl` serves, to the issuers the authorizer
+ * trusts (`FHIR_OIDC_ISSUERS`, read at its first token), beside any configured there already.
+ */
+export function trustLocalIssuer(baseUrl: string, env: NodeJS.ProcessEnv): void {
+  const configured = loadAuthConfig(env).oidcIssuers;
+  env.FHIR_OIDC_ISSUERS = JSON.stringify([...configured, localIssuerConfig(baseUrl + JWKS_PATH)]);
 }
