@@ -29,7 +29,9 @@ import { writeAuditId } from '../../../core/audit/audit-event.js';
 import { AuditLog } from '../../../core/audit/audit-log.js';
 import { loadConfig } from '../../../core/config.js';
 import { EventPublisher, type OutgoingEvent } from '../../../core/events/publisher.js';
+import { parseSearchRequest } from '../../../core/fhir/interactions.js';
 import { documentId } from '../../../core/search/opensearch/document.js';
+import { OpenSearchEngine } from '../../../core/search/opensearch/engine.js';
 import { type IndexChange, ResourceIndexer } from '../../../core/search/opensearch/indexer.js';
 import { ensureIndex } from '../../../core/search/opensearch/mapping.js';
 import { createDocumentClient } from '../../../core/storage/dynamo-client.js';
@@ -285,6 +287,31 @@ describe('a stream record that cannot be processed', () => {
     expect(inTable).toEqual({ 'Patient/poison': 1, 'Patient/p1': 2, 'Patient/p3': 1 });
     const { 'Patient/poison': _, ...readable } = inTable;
     expect(await indexedVersions(r.search, r.index, r.tenant)).toEqual(readable);
+    await expectEveryChangeEvent(r);
+    await expectEveryAuditEvent(r);
+  });
+});
+
+describe('a resource OpenSearch would refuse as it is', () => {
+  it('is indexed in a degraded form in the same batch as the others: no retry, no dead letter, findable by _id and identifier', async () => {
+    const r = await rig('too-big');
+    await r.put(patient('p1', 'One'));
+    // 11,000 identifiers: more nested values than OpenSearch takes in one document (10,000).
+    const identifier = Array.from({ length: 11_000 }, (_, n) => ({ system: 'urn:test:faults', value: `big-${n}` }));
+    await r.put({ resourceType: 'Patient', id: 'big', name: [{ family: 'Big' }], identifier } as Resource);
+    await r.put(patient('p2', 'Two'));
+
+    const poller = await r.startPoller({ maximumRetryAttempts: 0 });
+    await settle(poller);
+
+    expect(poller.stats()).toMatchObject({ retries: 0, deadLettered: 0 });
+    await r.expectIndexEqualsTable();
+    const engine = new OpenSearchEngine(r.search, r.index);
+    const find = async (parameters: Record<string, string>) =>
+      (await engine.search(r.tenant, parseSearchRequest({ resourceType: 'Patient', parameters: Object.fromEntries(Object.entries(parameters).map(([name, value]) => [name, [value]])), strict: true, defaultCount: 20, maxCount: 1000 }))).matches.map((resource) => resource.id);
+    expect(await find({ _id: 'big' })).toEqual(['big']);
+    expect(await find({ identifier: 'urn:test:faults|big-42' })).toEqual(['big']);
+    expect(await find({ family: 'two' })).toEqual(['p2']);
     await expectEveryChangeEvent(r);
     await expectEveryAuditEvent(r);
   });
