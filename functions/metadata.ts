@@ -1,6 +1,5 @@
-import { capabilityStatement } from '../core/fhir/capability.js';
-import { publicFhirHandler } from './lib/fhir-handler.js';
-import { baseUrlOf, jsonResponse } from './lib/http.js';
+import { apiHandler } from './lib/api-handler.js';
+import { FUNCTIONS } from './routes.js';
 
-/** GET /metadata */
-export const handler = publicFhirHandler(async (event) => jsonResponse(200, capabilityStatement(baseUrlOf(event))));
+/** The metadata function: its interactions are listed in the route table (functions/routes.ts). */
+export const handler = apiHandler(FUNCTIONS.metadata);

@@ -1,12 +1,5 @@
-import { readResource } from '../core/fhir/interactions.js';
-import { versionReference } from '../core/fhir/result-bundles.js';
-import { fhirHandler } from './lib/fhir-handler.js';
-import { jsonResponse, versionHeaders } from './lib/http.js';
+import { apiHandler } from './lib/api-handler.js';
+import { FUNCTIONS } from './routes.js';
 
-/** GET /{resourceType}/{id} */
-export const handler = fhirHandler(async (event, context) => {
-  const { resourceType, id } = event.pathParameters ?? {};
-  const current = await readResource(context, resourceType, id);
-  context.accessed.push(versionReference(current));
-  return jsonResponse(200, current.resource, versionHeaders(current));
-}, { audit: () => 'read' });
+/** The read function: its interactions are listed in the route table (functions/routes.ts). */
+export const handler = apiHandler(FUNCTIONS.read);

@@ -7,6 +7,8 @@
  * (`$validate`) and `POST /{resourceType}/{id}/{operation}` instance-level ones, while
  * `GET /{resourceType}/{id}/{operation}` is compartment search (`GET /Patient/123/Observation`).
  */
+import type { Interaction } from '../core/fhir/routes.js';
+
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface FunctionSpec {
@@ -16,30 +18,41 @@ export interface FunctionSpec {
   readonly timeoutSeconds: number;
 }
 
+/** A function behind API routes. */
+export interface ApiFunctionSpec extends FunctionSpec {
+  /**
+   * The FHIR interactions (core/fhir/routes.ts) its routes can carry; the function refuses any
+   * other. API Gateway matches only path shapes, so e.g. `GET /Patient/$x` reaches the read
+   * function as an unknown operation.
+   */
+  readonly interactions: readonly Interaction[];
+}
+
 export interface Route {
   readonly method: HttpMethod;
   readonly path: string;
-  readonly function: FunctionSpec;
+  readonly function: ApiFunctionSpec;
   /** Reachable without a token; every other route passes the Lambda authorizer first. */
   readonly public?: true;
 }
 
-// Memory / timeout seeds from the brief.
+// Memory / timeout: the architecture documents' seeds, more for the Bundle function.
 export const FUNCTIONS = {
-  metadata: { module: 'metadata', memoryMB: 512, timeoutSeconds: 10 },
-  smartConfiguration: { module: 'smart-configuration', memoryMB: 256, timeoutSeconds: 10 },
-  create: { module: 'create', memoryMB: 1024, timeoutSeconds: 30 },
-  read: { module: 'read', memoryMB: 512, timeoutSeconds: 10 },
-  vread: { module: 'vread', memoryMB: 512, timeoutSeconds: 10 },
-  update: { module: 'update', memoryMB: 1024, timeoutSeconds: 30 },
-  patch: { module: 'patch', memoryMB: 1024, timeoutSeconds: 30 },
-  delete: { module: 'delete', memoryMB: 512, timeoutSeconds: 10 },
-  history: { module: 'history', memoryMB: 512, timeoutSeconds: 30 },
-  search: { module: 'search', memoryMB: 2048, timeoutSeconds: 30 },
-  validate: { module: 'validate', memoryMB: 1024, timeoutSeconds: 30 },
+  metadata: { module: 'metadata', memoryMB: 512, timeoutSeconds: 10, interactions: ['capabilities'] },
+  // Not a FHIR interaction: SMART discovery (functions/smart-configuration.ts), outside the router.
+  smartConfiguration: { module: 'smart-configuration', memoryMB: 256, timeoutSeconds: 10, interactions: [] },
+  create: { module: 'create', memoryMB: 1024, timeoutSeconds: 30, interactions: ['create', 'validate', 'unknown-operation'] },
+  read: { module: 'read', memoryMB: 512, timeoutSeconds: 10, interactions: ['read', 'unknown-operation'] },
+  vread: { module: 'vread', memoryMB: 512, timeoutSeconds: 10, interactions: ['vread'] },
+  update: { module: 'update', memoryMB: 1024, timeoutSeconds: 30, interactions: ['update', 'conditional-update'] },
+  patch: { module: 'patch', memoryMB: 1024, timeoutSeconds: 30, interactions: ['patch', 'conditional-patch'] },
+  delete: { module: 'delete', memoryMB: 512, timeoutSeconds: 10, interactions: ['delete', 'conditional-delete'] },
+  history: { module: 'history', memoryMB: 512, timeoutSeconds: 30, interactions: ['history-type', 'history-instance'] },
+  search: { module: 'search', memoryMB: 2048, timeoutSeconds: 30, interactions: ['search-type', 'search-system', 'search-compartment', 'unknown-operation'] },
+  validate: { module: 'validate', memoryMB: 1024, timeoutSeconds: 30, interactions: ['validate', 'unknown-operation'] },
   // Up to 1,000 entries, each validated, searched and read: more memory (hence CPU) and time.
-  bundle: { module: 'bundle', memoryMB: 2048, timeoutSeconds: 60 },
-} as const satisfies Record<string, FunctionSpec>;
+  bundle: { module: 'bundle', memoryMB: 2048, timeoutSeconds: 60, interactions: ['batch'] },
+} as const satisfies Record<string, ApiFunctionSpec>;
 
 /** Not a route: the Lambda TOKEN authorizer in front of every non-public route (infra/api.ts, the local server). */
 export const AUTHORIZER = { module: 'authorizer', memoryMB: 512, timeoutSeconds: 10 } as const satisfies FunctionSpec;
@@ -55,6 +68,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/{resourceType}', function: FUNCTIONS.search },
   { method: 'POST', path: '/{resourceType}', function: FUNCTIONS.create },
   { method: 'PUT', path: '/{resourceType}', function: FUNCTIONS.update },
+  { method: 'PATCH', path: '/{resourceType}', function: FUNCTIONS.patch },
   { method: 'DELETE', path: '/{resourceType}', function: FUNCTIONS.delete },
   { method: 'GET', path: '/{resourceType}/_history', function: FUNCTIONS.history },
   { method: 'POST', path: '/{resourceType}/_search', function: FUNCTIONS.search },

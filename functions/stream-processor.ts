@@ -9,14 +9,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue as LambdaAttributeValue, Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { AuditLog } from '../core/audit/audit-log.js';
 import { config } from '../core/config.js';
 import { EventPublisher } from '../core/events/publisher.js';
 import { openSearchClient } from '../core/search/opensearch/client.js';
-import { ResourceIndexer } from '../core/search/opensearch/indexer.js';
-import { createDocumentClient } from '../core/storage/dynamo-client.js';
-import { ResourceRepository } from '../core/storage/repository.js';
-import { type BatchFailures, StreamProcessor } from '../core/stream/processor.js';
+import type { BatchFailures, StreamProcessor } from '../core/stream/processor.js';
+import { Components } from '../core/wiring.js';
 import type { TableStreamRecord } from '../core/stream/changes.js';
 
 const logger = new Logger({ serviceName: 'fhir-stream-processor' });
@@ -25,17 +22,7 @@ let processor: StreamProcessor | undefined;
 
 /** The processor configured from the environment, created at the first batch and reused. */
 function configuredProcessor(): StreamProcessor {
-  if (!processor) {
-    const resolved = config();
-    const documents = createDocumentClient(resolved);
-    const repository = new ResourceRepository(documents, resolved.tableName);
-    processor = new StreamProcessor({
-      indexer: resolved.openSearch && new ResourceIndexer(openSearchClient(resolved.openSearch, resolved.region), resolved.openSearch.index),
-      auditLog: new AuditLog(documents, resolved.tableName),
-      publisher: EventPublisher.fromConfig(resolved.events, resolved.region),
-      recoverTransactions: (tenant) => repository.recoverTransactions(tenant),
-    });
-  }
+  processor ??= new Components(config(), { openSearchClient, eventPublisher: (resolved) => EventPublisher.fromConfig(resolved.events, resolved.region) }).streamProcessor;
   return processor;
 }
 

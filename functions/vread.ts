@@ -1,12 +1,5 @@
-import { vreadResource } from '../core/fhir/interactions.js';
-import { versionReference } from '../core/fhir/result-bundles.js';
-import { fhirHandler } from './lib/fhir-handler.js';
-import { jsonResponse, versionHeaders } from './lib/http.js';
+import { apiHandler } from './lib/api-handler.js';
+import { FUNCTIONS } from './routes.js';
 
-/** GET /{resourceType}/{id}/_history/{versionId} */
-export const handler = fhirHandler(async (event, context) => {
-  const { resourceType, id, versionId } = event.pathParameters ?? {};
-  const version = await vreadResource(context, resourceType, id, versionId);
-  context.accessed.push(versionReference(version));
-  return jsonResponse(200, version.resource, versionHeaders(version));
-}, { audit: () => 'vread' });
+/** The vread function: its interactions are listed in the route table (functions/routes.ts). */
+export const handler = apiHandler(FUNCTIONS.vread);

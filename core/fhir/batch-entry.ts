@@ -1,21 +1,23 @@
 /**
  * One entry of a batch or transaction Bundle (R4 bundle.html, http.html#transaction): its
- * request parsed and checked, GET entries evaluated, and the response entry shaped. Errors are
+ * request checked and read into a `FhirRequest` the router answers like the same request over
+ * HTTP, and what a transaction needs to plan it (the target its URL names). Errors are
  * re-pointed at the entry (`Bundle.entry[i]...`), so a client can find what failed in a Bundle
  * of hundreds of entries.
  */
-import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { FhirError, informationOutcome, toOperationOutcome } from '../errors.js';
-import { subset } from '../search/summary.js';
+import type { BundleEntry, Resource } from '@medplum/fhirtypes';
+import { FhirError } from '../errors.js';
 import type { ResourceVersion } from '../storage/repository.js';
-import { searchsetBundle, versionOfEtag, weakEtag } from './result-bundles.js';
-import { criteriaOf, type Criteria, ifNoneExistCriteria, parseQueryString } from './conditional.js';
+import { criteriaOf, type Criteria, ifNoneExistCriteria } from './conditional.js';
+import { type JsonPatchOperation, parseJsonPatch, type SearchRequest } from './interactions.js';
+import { type FhirMethod, type FhirRequest, parseQueryString } from './request.js';
+import { bundleEntryOf, errorResponse, type FhirResponse } from './response.js';
+import { versionOfEtag } from './result-bundles.js';
+import { type Interaction, matchRoute, type RouteMatch } from './routes.js';
 import { isResourceType } from '../r4/definitions.js';
 import { isValidId, parseVersionId } from '../r4/ids.js';
-import { type FhirContext, parseJsonPatch, readResource, type SearchRequest, searchResources, vreadResource, type JsonPatchOperation } from './interactions.js';
 
-type EntryMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-const METHODS: readonly EntryMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+const METHODS: readonly FhirMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 /** `Type/id` */
 interface InstanceTarget {
@@ -36,7 +38,7 @@ interface VersionTarget {
   readonly versionId: string;
 }
 /** A search as a URL states it; `Prefer` and the configuration add the rest. */
-type SearchUrl = Omit<SearchRequest, 'strict' | 'defaultCount' | 'maxCount'>;
+export type SearchUrl = Omit<SearchRequest, 'strict' | 'defaultCount' | 'maxCount'>;
 
 /** `Type?params`, `Patient/id/Type?params`, `?_type=…` */
 interface SearchTarget {
@@ -44,10 +46,17 @@ interface SearchTarget {
   readonly request: SearchUrl;
 }
 
-/** What each method's `request.url` may name; a PATCH entry's patch is read with its request. */
+/** Any other interaction of the route table (history, `$validate`, …): a batch runs it, a transaction refuses it. */
+interface OtherTarget {
+  readonly kind: 'other';
+  readonly interaction: Interaction;
+}
+
+/** What each method's `request.url` names, as a transaction plans it. */
 type MethodTarget =
-  | { readonly method: 'GET'; readonly target: InstanceTarget | VersionTarget | SearchTarget }
+  | { readonly method: 'GET'; readonly target: InstanceTarget | VersionTarget | SearchTarget | OtherTarget }
   | { readonly method: 'POST'; readonly target: { readonly kind: 'type'; readonly resourceType: string } }
+  | { readonly method: 'POST'; readonly target: OtherTarget }
   | { readonly method: 'PUT' | 'DELETE'; readonly target: InstanceTarget | ConditionalTarget }
   | { readonly method: 'PATCH'; readonly target: InstanceTarget | ConditionalTarget; readonly operations: JsonPatchOperation[] };
 
@@ -59,49 +68,38 @@ export type EntryRequest = MethodTarget & {
   readonly resource?: unknown;
   readonly ifMatch?: number;
   readonly ifNoneExist?: Criteria;
+  /** The entry as a request of its own, for the router. */
+  readonly request: FhirRequest;
 };
 
-/** How the client wants the response: `Prefer` and the settings search entries need. */
-export interface BundleOptions {
-  readonly baseUrl: string;
-  readonly return: 'minimal' | 'representation' | 'OperationOutcome';
-  /** `Prefer: handling=strict` for search entries. */
-  readonly strict: boolean;
-  readonly defaultCount: number;
-  readonly maxCount: number;
+/** How entries are answered: the router's, so an entry is answered as the same request over HTTP. */
+export interface BundleProcessing {
+  /** The request that carried the Bundle: its base URL and `Prefer` apply to every entry. */
+  readonly request: FhirRequest;
+  readonly dispatch: (request: FhirRequest) => Promise<FhirResponse>;
+  /** Page sizes for checking a transaction's searches before it writes. */
+  readonly searchLimits: { readonly defaultCount: number; readonly maxCount: number };
+  /** Told of each entry's error that is not a FhirError, which its entry reports only as a 500. */
+  readonly onUnexpectedError?: (error: unknown) => void;
 }
 
-/** R4 response.status: the code and its reason phrase. */
-const REASONS: Record<number, string> = {
-  200: 'OK',
-  201: 'Created',
-  204: 'No Content',
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  410: 'Gone',
-  412: 'Precondition Failed',
-  413: 'Payload Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Entity',
-  500: 'Internal Server Error',
-};
+export type GetEntry = Extract<EntryRequest, { method: 'GET' }>;
 
-export function statusText(status: number): string {
-  return `${status} ${REASONS[status] ?? ''}`.trim();
-}
+/** An entry that writes: what a transaction plans (it refuses the other interactions). */
+export type WriteEntry = Exclude<EntryRequest, GetEntry | { readonly target: OtherTarget }>;
 
 export function entryPath(index: number): string {
   return `Bundle.entry[${index}]`;
 }
 
-/** Checks one `Bundle.entry` and reads its request; 400 naming the entry and the element at fault. */
-export function parseEntry(raw: unknown, index: number): EntryRequest {
+/**
+ * Checks one `Bundle.entry` and reads its request; 400 naming the entry and the element at
+ * fault. `bundle` is the request that carried the Bundle: its base URL and `Prefer` apply to
+ * every entry.
+ */
+export function parseEntry(raw: unknown, index: number, bundle: Pick<FhirRequest, 'baseUrl' | 'prefer'>): EntryRequest {
   try {
-    return readEntryRequest(raw, entryPath(index), index);
+    return readEntryRequest(raw, entryPath(index), index, bundle);
   } catch (error) {
     throw error instanceof FhirError ? namingEntry(error, entryPath(index)) : error;
   }
@@ -115,7 +113,7 @@ function namingEntry(error: FhirError, at: string): FhirError {
   );
 }
 
-function readEntryRequest(raw: unknown, at: string, index: number): EntryRequest {
+function readEntryRequest(raw: unknown, at: string, index: number, bundle: Pick<FhirRequest, 'baseUrl' | 'prefer'>): EntryRequest {
   if (!isObject(raw)) {
     throw FhirError.badRequest(`${at} must be an object`, at);
   }
@@ -124,7 +122,7 @@ function readEntryRequest(raw: unknown, at: string, index: number): EntryRequest
     throw FhirError.badRequest(`${at} has no request: every batch or transaction entry needs request.method and request.url`, `${at}.request`);
   }
   const method = request.method;
-  if (typeof method !== 'string' || !METHODS.includes(method as EntryMethod)) {
+  if (typeof method !== 'string' || !METHODS.includes(method as FhirMethod)) {
     throw FhirError.badRequest(`${at}: request.method must be one of ${METHODS.join(', ')}, got ${JSON.stringify(method)?.slice(0, 32)}`, `${at}.request.method`);
   }
   const url = request.url;
@@ -139,29 +137,6 @@ function readEntryRequest(raw: unknown, at: string, index: number): EntryRequest
   if (raw.fullUrl !== undefined && typeof raw.fullUrl !== 'string') {
     throw FhirError.badRequest(`${at}: fullUrl must be a string`, `${at}.fullUrl`);
   }
-  const { target } = parseTarget(method as EntryMethod, url, at);
-  if ((method === 'POST' || method === 'PUT' || method === 'PATCH') && !isObject(raw.resource)) {
-    throw FhirError.badRequest(`${at}: a ${method} entry needs a resource`, `${at}.resource`);
-  }
-  const methodTarget = { method, target, ...(method === 'PATCH' ? { operations: patchOperations(raw.resource, at) } : {}) } as MethodTarget;
-  return {
-    ...methodTarget,
-    index,
-    url,
-    fullUrl: raw.fullUrl,
-    resource: raw.resource,
-    ifMatch: optionalString(request.ifMatch, `${at}.request.ifMatch`, (text) => versionOfEtag(text, 'ifMatch', `${at}.request.ifMatch`)),
-    ifNoneExist: optionalString(request.ifNoneExist, `${at}.request.ifNoneExist`, (text) => {
-      if (methodTarget.method !== 'POST') {
-        throw FhirError.badRequest(`${at}: request.ifNoneExist applies to POST entries only`, `${at}.request.ifNoneExist`);
-      }
-      return ifNoneExistCriteria(methodTarget.target.resourceType, text, `${at}.request.ifNoneExist`);
-    }),
-  };
-}
-
-/** The forms of `request.url` each method takes (R4 http.html: all relative to the server base). */
-function parseTarget(method: EntryMethod, url: string, at: string): Pick<MethodTarget, 'target'> {
   const expression = `${at}.request.url`;
   const bad = (why: string) => FhirError.badRequest(`${at}: ${method} ${url.slice(0, 100)}: ${why}`, expression);
   if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(url)) {
@@ -169,57 +144,84 @@ function parseTarget(method: EntryMethod, url: string, at: string): Pick<MethodT
   }
   const separator = url.indexOf('?');
   const path = (separator < 0 ? url : url.slice(0, separator)).replace(/^\/+|\/+$/g, '');
-  const query = separator < 0 ? undefined : url.slice(separator + 1);
-  const segments = path === '' ? [] : path.split('/').map((segment) => decodeSegment(segment, bad));
-  const [resourceType, id, third, versionId] = segments;
-  if (resourceType !== undefined && !isResourceType(resourceType)) {
-    throw bad(`unknown resource type "${resourceType.slice(0, 64)}"`);
+  const query = parseQueryString(separator < 0 ? '' : url.slice(separator + 1));
+  let match: RouteMatch;
+  try {
+    match = matchRoute(method as FhirMethod, path);
+  } catch (error) {
+    throw error instanceof FhirError ? bad(error.issues[0]?.diagnostics ?? 'no such interaction') : error;
   }
-  if (id?.startsWith('_') || id?.startsWith('$')) {
-    throw bad(`${id.slice(0, 32)} is not supported in a Bundle entry`);
+  if (match.route.interaction === 'batch') {
+    throw bad('an entry cannot itself be a batch or transaction');
+  }
+  const { type, id, compartmentType } = match.params;
+  for (const named of [type, compartmentType]) {
+    if (named !== undefined && !isResourceType(named)) {
+      throw bad(`unknown resource type "${named.slice(0, 64)}"`);
+    }
   }
   if (id !== undefined && !isValidId(id)) {
     throw bad(`invalid id "${String(id).slice(0, 64)}"`);
   }
-  if (method === 'GET') {
-    if (segments.length === 2 && query === undefined) {
-      return { target: { kind: 'instance', resourceType: resourceType!, id: id! } };
-    }
-    if (segments.length === 4 && third === '_history') {
-      return { target: { kind: 'version', resourceType: resourceType!, id: id!, versionId: String(parseVersionId(versionId, expression)) } };
-    }
-    const parameters = parseQueryString(query ?? '');
-    if (segments.length <= 1) {
-      return { target: { kind: 'search', request: { resourceType, parameters } } };
-    }
-    if (segments.length === 3 && third !== undefined && isResourceType(third)) {
-      return { target: { kind: 'search', request: { resourceType: third, compartment: { resourceType: resourceType!, id: id! }, parameters } } };
-    }
-    throw bad('a GET entry reads (Type/id, Type/id/_history/vid) or searches (Type?params, Patient/id/Type?params, ?_type=…)');
+  if ((method === 'POST' || method === 'PUT' || method === 'PATCH') && !isObject(raw.resource)) {
+    throw FhirError.badRequest(`${at}: a ${method} entry needs a resource`, `${at}.resource`);
   }
-  if (resourceType === undefined) {
-    throw bad('the URL must start with a resource type');
+  const operations = method === 'PATCH' ? patchOperations(raw.resource, at) : undefined;
+  const target = targetOf(match, query, expression);
+  const ifMatch = optionalString(request.ifMatch, `${at}.request.ifMatch`, (text) => text);
+  const ifNoneExist = optionalString(request.ifNoneExist, `${at}.request.ifNoneExist`, (text) => text);
+  if (ifNoneExist !== undefined && match.route.interaction !== 'create') {
+    throw FhirError.badRequest(`${at}: request.ifNoneExist applies to POST entries only`, `${at}.request.ifNoneExist`);
   }
-  if (method === 'POST') {
-    if (segments.length !== 1 || query !== undefined) {
-      throw bad('a POST entry creates: its URL is the resource type alone (conditions go in request.ifNoneExist)');
-    }
-    return { target: { kind: 'type', resourceType } };
-  }
-  if (segments.length === 2 && query === undefined) {
-    return { target: { kind: 'instance', resourceType, id: id! } };
-  }
-  if (segments.length === 1 && query !== undefined) {
-    return { target: { kind: 'conditional', criteria: criteriaOf(resourceType, parseQueryString(query), expression) } };
-  }
-  throw bad(`a ${method} entry names a resource (Type/id) or a condition (Type?criteria)`);
+  return {
+    method,
+    target,
+    ...(operations ? { operations } : {}),
+    index,
+    url,
+    fullUrl: raw.fullUrl,
+    resource: raw.resource,
+    ifMatch: ifMatch === undefined ? undefined : versionOfEtag(ifMatch, 'ifMatch', `${at}.request.ifMatch`),
+    ifNoneExist: ifNoneExist === undefined ? undefined : ifNoneExistCriteria(match.params.type, ifNoneExist, `${at}.request.ifNoneExist`),
+    request: {
+      method: method as FhirMethod,
+      path,
+      query,
+      ifMatch,
+      ifMatchExpression: `${at}.request.ifMatch`,
+      ifNoneExist,
+      prefer: bundle.prefer,
+      baseUrl: bundle.baseUrl,
+      body: raw.resource === undefined && !operations ? undefined : { kind: 'entry', resource: raw.resource, patch: operations },
+    },
+  } as EntryRequest;
 }
 
-function decodeSegment(segment: string, bad: (why: string) => FhirError): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw bad('malformed percent-encoding');
+/** The target a transaction plans with, from the route the URL matched. */
+function targetOf({ route, params }: RouteMatch, query: Record<string, string[]>, expression: string): EntryRequest['target'] {
+  const { type, id, vid, compartmentType } = params;
+  switch (route.interaction) {
+    case 'read':
+    case 'update':
+    case 'patch':
+    case 'delete':
+      return { kind: 'instance', resourceType: type as string, id: id as string };
+    case 'vread':
+      return { kind: 'version', resourceType: type as string, id: id as string, versionId: String(parseVersionId(vid, expression)) };
+    case 'conditional-update':
+    case 'conditional-patch':
+    case 'conditional-delete':
+      return { kind: 'conditional', criteria: criteriaOf(type, query, expression) };
+    case 'create':
+      return { kind: 'type', resourceType: type as string };
+    case 'search-type':
+      return { kind: 'search', request: { resourceType: type, parameters: query } };
+    case 'search-compartment':
+      return { kind: 'search', request: { resourceType: compartmentType, compartment: { resourceType: type as string, id: id as string }, parameters: query } };
+    case 'search-system':
+      return { kind: 'search', request: { parameters: query } };
+    default:
+      return { kind: 'other', interaction: route.interaction };
   }
 }
 
@@ -232,8 +234,6 @@ function optionalString<T>(value: unknown, expression: string, parse: (text: str
   }
   return parse(value);
 }
-
-/** `W/"3"` (or `"3"`, or `3`) → 3, as the If-Match header. */
 
 /**
  * The JSON Patch of a PATCH entry. R4 carries it as a Binary (a Bundle holds only resources);
@@ -268,7 +268,16 @@ function patchOperations(body: unknown, at: string): JsonPatchOperation[] {
 /** The entry's resource type, where its URL names one. */
 function entryType(entry: EntryRequest): string | undefined {
   const { target } = entry;
-  return target.kind === 'conditional' ? target.criteria.resourceType : target.kind === 'search' ? target.request.resourceType : target.resourceType;
+  switch (target.kind) {
+    case 'conditional':
+      return target.criteria.resourceType;
+    case 'search':
+      return target.request.resourceType;
+    case 'other':
+      return matchRoute(entry.request.method, entry.request.path).params.type;
+    default:
+      return target.resourceType;
+  }
 }
 
 /**
@@ -314,104 +323,16 @@ export function versionOf(resource: Resource): VersionView {
   return { resourceType: resource.resourceType, id: resource.id as string, version: Number(resource.meta?.versionId), lastUpdated: resource.meta?.lastUpdated as string, resource };
 }
 
-/** The response entry of a write: status, location, ETag, Last-Modified, and the body `Prefer` asks for. */
-export function writeEntry(status: number, version: VersionView, options: BundleOptions): BundleEntry {
-  const location = version.resource ? `${options.baseUrl}/${version.resourceType}/${version.id}/_history/${version.version}` : undefined;
-  const response = { status: statusText(status), ...(location ? { location } : {}), etag: weakEtag(version.version), lastModified: version.lastUpdated };
-  switch (options.return) {
-    case 'minimal':
-      return { response };
-    case 'OperationOutcome':
-      return { response: { ...response, outcome: informationOutcome(`${statusText(status)}: ${version.resourceType}/${version.id} version ${version.version}`) } };
-    default:
-      return { ...(version.resource ? { resource: version.resource } : {}), response };
+/** The response entry of a router response, its outcome re-pointed at the entry. */
+export function responseEntry(response: FhirResponse, entry: EntryRequest): BundleEntry {
+  if (response.status < 400 || !response.outcome) {
+    return bundleEntryOf(response);
   }
-}
-
-/** The response entry of a write that changed nothing (a delete of nothing, or of a deleted resource). */
-export function noContentEntry(): BundleEntry {
-  return { response: { status: statusText(204) } };
+  return errorEntry(new FhirError(response.status, response.outcome.issue), entry);
 }
 
 export function errorEntry(error: unknown, entry: EntryRequest | undefined): BundleEntry {
-  const { status, outcome } = toOperationOutcome(entry ? atEntry(error, entry) : error);
-  return { response: { status: statusText(status), outcome } };
-}
-
-export type GetEntry = Extract<EntryRequest, { method: 'GET' }>;
-
-/** Evaluates a GET entry: read, vread or search. */
-export async function readEntry(context: FhirContext, entry: GetEntry, options: BundleOptions): Promise<BundleEntry> {
-  const { target } = entry;
-  switch (target.kind) {
-    case 'instance':
-      return resourceEntry(await readResource(context, target.resourceType, target.id));
-    case 'version':
-      return resourceEntry(await vreadResource(context, target.resourceType, target.id, target.versionId));
-    case 'search':
-      return { resource: await searchEntry(context, target.request, options), response: { status: statusText(200) } };
-  }
-}
-
-export function searchRequestOf(request: SearchUrl, options: BundleOptions): SearchRequest {
-  return { ...request, strict: options.strict, defaultCount: options.defaultCount, maxCount: options.maxCount };
-}
-
-function resourceEntry(version: ResourceVersion): BundleEntry {
-  return { resource: version.resource, response: { status: statusText(200), etag: weakEtag(version.version), lastModified: version.lastUpdated } };
-}
-
-/** A searchset as `GET /[type]?…` answers it: ignored parameters reported, `_summary`/`_elements` applied, paging links. */
-async function searchEntry(context: FhirContext, request: SearchUrl, options: BundleOptions): Promise<Bundle> {
-  const { query, result } = await searchResources(context, searchRequestOf(request, options));
-  const ignored = new Set(query.ignored.map((entry) => entry.name));
-  const outcome: OperationOutcome | undefined =
-    query.ignored.length > 0
-      ? { resourceType: 'OperationOutcome', issue: query.ignored.map((entry) => ({ severity: 'warning', code: 'not-supported', diagnostics: `${entry.name}: ${entry.reason}; ignored`, expression: [entry.name] })) }
-      : undefined;
-  const path = [request.compartment && `${request.compartment.resourceType}/${request.compartment.id}`, request.resourceType].filter(Boolean).join('/');
-  const kept = Object.entries(request.parameters).filter(([name]) => name !== '_cursor' && !ignored.has(name));
-  const link = (cursor: string | undefined, count?: number): string => {
-    const params = new URLSearchParams(kept.flatMap(([name, values]) => values.map((value): [string, string] => [name, value])));
-    if (count !== undefined) {
-      params.set('_count', String(count));
-    }
-    if (cursor) {
-      params.set('_cursor', cursor);
-    }
-    const text = params.toString();
-    return `${options.baseUrl}/${path}${text ? `?${text}` : ''}`;
-  };
-  const links: { self: string; next?: string; previous?: string } = {
-    self: link(query.cursor),
-    next: result.next ? link(result.next, query.count) : undefined,
-    previous: result.previous ? link(result.previous, query.count) : undefined,
-  };
-  const shown = (resources: Resource[]) => resources.map((resource) => subset(resource, query));
-  return searchsetBundle(options.baseUrl, { ...result, matches: shown(result.matches), included: shown(result.included), outcome }, links);
-}
-
-/**
- * Runs `task` over `items`, at most `limit` at a time, keeping the order of the results. After a
- * task fails no new one starts: the whole call fails anyway.
- */
-export async function mapLimited<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (next < items.length && !failed) {
-      const index = next++;
-      try {
-        results[index] = await task(items[index]);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
+  return bundleEntryOf(errorResponse(entry ? atEntry(error, entry) : error));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

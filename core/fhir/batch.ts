@@ -3,22 +3,14 @@
  * or nothing (`transaction.ts`); a batch runs each entry on its own, exactly as the single
  * request would, and one failing entry only fails its own response entry.
  */
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
+import { mapLimited } from '../map-limited.js';
 import { FhirError } from '../errors.js';
-import {
-  type BundleOptions,
-  type EntryRequest,
-  entryPath,
-  errorEntry,
-  mapLimited,
-  noContentEntry,
-  parseEntry,
-  readEntry,
-  writeEntry,
-} from './batch-entry.js';
-import { conditionalCreate, conditionalDelete, conditionalPatch, conditionalUpdate, findMatches, parseConditionalUrl, referenceTarget } from './conditional.js';
-import { createResource, deleteResource, type FhirContext, patchResource, updateResource } from './interactions.js';
 import { isConditionalReference, referencesIn, replaceReferences } from '../r4/references.js';
+import { type BundleProcessing, type EntryRequest, entryPath, errorEntry, parseEntry, responseEntry } from './batch-entry.js';
+import { findMatches, parseConditionalUrl, referenceTarget } from './conditional.js';
+import type { FhirContext } from './interactions.js';
+import type { FhirRequest } from './request.js';
 import { processTransaction } from './transaction.js';
 
 /** Most entries one Bundle may carry (413 above): bounds the work, and the time, of one request. */
@@ -29,15 +21,12 @@ const BATCH_ENTRIES_IN_FLIGHT = 8;
 
 type BundleType = 'batch' | 'transaction';
 
-/** Called with each batch entry's unexpected (non-FHIR) error, which its entry reports only as a 500. */
-type UnexpectedErrorListener = (error: unknown, index: number) => void;
-
-export async function processBundle(context: FhirContext, body: unknown, options: BundleOptions, onUnexpectedError?: UnexpectedErrorListener): Promise<Bundle> {
+export async function processBundle(context: FhirContext, body: unknown, processing: BundleProcessing): Promise<Bundle> {
   const { type, entries, fullUrls } = readBundle(body);
   if (type === 'transaction') {
-    return processTransaction(context, entries.map(parseEntry), options);
+    return processTransaction(context, entries.map((raw, index) => parseEntry(raw, index, processing.request)), processing);
   }
-  return processBatch(context, entries, fullUrls, options, onUnexpectedError);
+  return processBatch(context, entries, fullUrls, processing);
 }
 
 /** The Bundle's type and entries, after the checks that concern the Bundle as a whole. */
@@ -90,21 +79,16 @@ function describeBody(body: unknown): string {
 
 // ---- batch --------------------------------------------------------------------------------
 
-async function processBatch(
-  context: FhirContext,
-  rawEntries: readonly unknown[],
-  fullUrls: ReadonlySet<string>,
-  options: BundleOptions,
-  onUnexpectedError?: UnexpectedErrorListener,
-): Promise<Bundle> {
+async function processBatch(context: FhirContext, rawEntries: readonly unknown[], fullUrls: ReadonlySet<string>, processing: BundleProcessing): Promise<Bundle> {
   const responses = await mapLimited(rawEntries.map((raw, index) => ({ raw, index })), BATCH_ENTRIES_IN_FLIGHT, async ({ raw, index }) => {
     let entry: EntryRequest | undefined;
     try {
-      entry = parseEntry(raw, index);
-      return await batchEntry(context, entry, fullUrls, options);
+      entry = parseEntry(raw, index, processing.request);
+      const request = await withBatchReferences(context, entry, fullUrls);
+      return responseEntry(await processing.dispatch(request), entry);
     } catch (error) {
       if (!(error instanceof FhirError)) {
-        onUnexpectedError?.(error, index);
+        processing.onUnexpectedError?.(error);
       }
       return errorEntry(error, entry);
     }
@@ -112,38 +96,14 @@ async function processBatch(
   return { resourceType: 'Bundle', type: 'batch-response', entry: responses };
 }
 
-/** One batch entry, as the single interaction it stands for. */
-async function batchEntry(context: FhirContext, entry: EntryRequest, fullUrls: ReadonlySet<string>, options: BundleOptions): Promise<BundleEntry> {
-  switch (entry.method) {
-    case 'GET':
-      return readEntry(context, entry, options);
-    case 'POST': {
-      const body = await resolveBatchReferences(context, entry, fullUrls);
-      if (entry.ifNoneExist) {
-        const { version, created } = await conditionalCreate(context, entry.ifNoneExist, body);
-        return writeEntry(created ? 201 : 200, version, options);
-      }
-      return writeEntry(201, await createResource(context, entry.target.resourceType, body), options);
-    }
-    case 'PUT': {
-      const body = await resolveBatchReferences(context, entry, fullUrls);
-      const { target } = entry;
-      const { version, created } =
-        target.kind === 'instance' ? await updateResource(context, target.resourceType, target.id, body, entry.ifMatch) : await conditionalUpdate(context, target.criteria, body, entry.ifMatch);
-      return writeEntry(created ? 201 : 200, version, options);
-    }
-    case 'PATCH': {
-      const { target, operations } = entry;
-      const version =
-        target.kind === 'instance' ? await patchResource(context, target.resourceType, target.id, operations, entry.ifMatch) : await conditionalPatch(context, target.criteria, operations, entry.ifMatch);
-      return writeEntry(200, version, options);
-    }
-    case 'DELETE': {
-      const { target } = entry;
-      const result = target.kind === 'instance' ? await deleteResource(context, target.resourceType, target.id, entry.ifMatch) : await conditionalDelete(context, target.criteria, entry.ifMatch);
-      return result?.written && result.version ? writeEntry(204, result.version, options) : noContentEntry();
-    }
+/** The entry's request, with the conditional references of the resource it creates or updates resolved. */
+async function withBatchReferences(context: FhirContext, entry: EntryRequest, fullUrls: ReadonlySet<string>): Promise<FhirRequest> {
+  const writes = (entry.method === 'POST' && entry.target.kind === 'type') || entry.method === 'PUT';
+  if (!writes) {
+    return entry.request;
   }
+  const resource = await resolveBatchReferences(context, entry, fullUrls);
+  return resource === entry.resource ? entry.request : { ...entry.request, body: { kind: 'entry', resource } };
 }
 
 /**

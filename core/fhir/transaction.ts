@@ -18,20 +18,9 @@
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../errors.js';
 import { NEW_RESOURCE_STATE, type ResourceKey, type ResourceVersion, type WriteMethod, type WriteState } from '../storage/repository.js';
-import {
-  atEntry,
-  type BundleOptions,
-  type EntryRequest,
-  entryPath,
-  errorEntry,
-  type GetEntry,
-  mapLimited,
-  noContentEntry,
-  readEntry,
-  searchRequestOf,
-  versionOf,
-  writeEntry,
-} from './batch-entry.js';
+import { atEntry, type BundleProcessing, type EntryRequest, entryPath, type GetEntry, responseEntry, versionOf, type WriteEntry } from './batch-entry.js';
+import { bundleEntryOf, writeResponse } from './response.js';
+import { mapLimited } from '../map-limited.js';
 import { conditionalUpdateId, findMatches, matchesInProcess, parseConditionalUrl, referenceTarget, requireMatch, singleMatch } from './conditional.js';
 import { newResourceId } from '../r4/ids.js';
 import {
@@ -51,7 +40,6 @@ import { assertValidResource } from './validation.js';
 /** Searches and state reads in flight at once: enough to hide latency, few enough not to throttle. */
 const READS_IN_FLIGHT = 16;
 
-type WriteEntry = Exclude<EntryRequest, GetEntry>;
 
 /** What an entry does once its conditions are resolved. */
 type Target =
@@ -72,9 +60,14 @@ interface PlannedWrite {
   readonly created: boolean;
 }
 
-export async function processTransaction(context: FhirContext, entries: readonly EntryRequest[], options: BundleOptions): Promise<Bundle> {
+export async function processTransaction(context: FhirContext, entries: readonly EntryRequest[], processing: BundleProcessing): Promise<Bundle> {
+  for (const entry of entries) {
+    if (entry.target.kind === 'other') {
+      throw atEntry(FhirError.of(400, 'not-supported', `${entry.target.interaction} is not supported in a transaction; use a batch`), entry);
+    }
+  }
   const reads = entries.filter((entry): entry is GetEntry => entry.method === 'GET');
-  checkSearches(reads, options);
+  checkSearches(reads, processing.searchLimits);
   const targets = await resolveTargets(context, entries.filter((entry): entry is WriteEntry => entry.method !== 'GET'));
   assertDistinctWrites(targets);
   const fullUrls = fullUrlTargets(targets);
@@ -100,42 +93,29 @@ export async function processTransaction(context: FhirContext, entries: readonly
   );
 
   const responses = new Map<number, BundleEntry>();
-  planned.forEach((write, i) => responses.set(write.target.entry.index, writeResponse(write, versions[i], options)));
+  planned.forEach((write, i) => responses.set(write.target.entry.index, writeEntryOf(write, versions[i])));
   for (const target of targets) {
     if (target.kind === 'existing') {
-      responses.set(target.entry.index, writeEntry(200, versionOf(target.resource), options));
+      responses.set(target.entry.index, bundleEntryOf(writeResponse(target.entry.request, 200, versionOf(target.resource))));
     } else if (!responses.has(target.entry.index)) {
       // A conditional delete that found nothing, or a delete of a resource already deleted.
-      responses.set(target.entry.index, noContentEntry());
+      responses.set(target.entry.index, bundleEntryOf(writeResponse(target.entry.request, 204, undefined)));
     }
   }
-  const readResponses = await mapLimited(reads, READS_IN_FLIGHT, (entry) => readAfterCommit(context, entry, options));
+  // After the commit, so they see its result. The commit cannot be undone: a read that fails
+  // (say the resource does not exist) answers its own error in its entry.
+  const readResponses = await mapLimited(reads, READS_IN_FLIGHT, async (entry) => responseEntry(await processing.dispatch(entry.request), entry));
   reads.forEach((entry, i) => responses.set(entry.index, readResponses[i]));
   return { resourceType: 'Bundle', type: 'transaction-response', entry: entries.map((entry) => responses.get(entry.index) as BundleEntry) };
 }
 
 /** A malformed search fails the transaction before anything is written, not after. */
-function checkSearches(reads: readonly GetEntry[], options: BundleOptions): void {
+function checkSearches(reads: readonly GetEntry[], limits: BundleProcessing['searchLimits']): void {
   for (const entry of reads) {
     if (entry.target.kind === 'search') {
       const { request } = entry.target;
-      withEntrySync(entry, () => parseSearchRequest(searchRequestOf(request, options)));
+      withEntrySync(entry, () => parseSearchRequest({ ...request, strict: entry.request.prefer.handling === 'strict', ...limits }));
     }
-  }
-}
-
-/**
- * The reads come after the commit, which cannot be undone: one that fails (say the resource
- * does not exist) answers its own error in its entry rather than claim the writes did not happen.
- */
-async function readAfterCommit(context: FhirContext, entry: GetEntry, options: BundleOptions): Promise<BundleEntry> {
-  try {
-    return await readEntry(context, entry, options);
-  } catch (error) {
-    if (!(error instanceof FhirError)) {
-      throw error;
-    }
-    return errorEntry(error, entry);
   }
 }
 
@@ -295,17 +275,9 @@ async function resolveConditionalReferences(context: FhirContext, planned: reado
 
 // ---- responses and errors -----------------------------------------------------------------
 
-function writeResponse(write: PlannedWrite, version: ResourceVersion, options: BundleOptions): BundleEntry {
-  switch (write.target.method) {
-    case 'POST':
-      return writeEntry(201, version, options);
-    case 'PUT':
-      return writeEntry(write.created ? 201 : 200, version, options);
-    case 'PATCH':
-      return writeEntry(200, version, options);
-    case 'DELETE':
-      return writeEntry(204, version, options);
-  }
+function writeEntryOf(write: PlannedWrite, version: ResourceVersion): BundleEntry {
+  const status = write.target.method === 'POST' ? 201 : write.target.method === 'PUT' ? (write.created ? 201 : 200) : write.target.method === 'PATCH' ? 200 : 204;
+  return bundleEntryOf(writeResponse(write.target.entry.request, status, version));
 }
 
 async function withEntry<T>(entry: EntryRequest, task: () => Promise<T>): Promise<T> {

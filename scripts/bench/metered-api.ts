@@ -82,7 +82,7 @@ export async function startMeteredApi(): Promise<MeteredApi> {
   };
 }
 
-/** The DynamoDB usage in a handler's request log line (`functions/lib/fhir-handler.ts`). */
+/** The DynamoDB usage in a handler's request log line (`functions/lib/api-handler.ts`). */
 function requestLogUsage(log: readonly string[], module: string): DynamoUsage {
   for (const line of log) {
     const entry = parseJsonLine(line) as { message?: string; dynamodb?: DynamoUsage } | undefined;

@@ -1,7 +1,7 @@
 /**
  * The search conformance suite against the OpenSearch engine, end to end: the local API (real
  * handlers, real Bundles and paging links) over DynamoDB Local, configured with OPENSEARCH_URL
- * and OPENSEARCH_INDEX so that `functions/lib/fhir-handler.ts` builds its `OpenSearchEngine` on a
+ * and OPENSEARCH_INDEX so that `functions/lib/api-handler.ts` builds its `OpenSearchEngine` on a
  * fresh index of the run's OpenSearch node. The fixtures are written through the API and then
  * indexed from the table (`indexTenant`), as a reindex would.
  *

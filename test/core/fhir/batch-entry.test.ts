@@ -1,13 +1,16 @@
 /** Reading a Bundle entry's request, and pointing errors at the entry. */
 import { describe, expect, it } from 'vitest';
-import { atEntry, parseEntry, statusText } from '../../../core/fhir/batch-entry.js';
+import { atEntry, parseEntry } from '../../../core/fhir/batch-entry.js';
+import { DEFAULT_PREFERENCES } from '../../../core/fhir/request.js';
+import { statusText } from '../../../core/fhir/response.js';
 import { FhirError } from '../../../core/errors.js';
 
 const patient = { resourceType: 'Patient', id: 'p1' };
+const bundle = { baseUrl: 'https://fhir.example', prefer: DEFAULT_PREFERENCES };
 
 function parseError(raw: unknown): FhirError {
   try {
-    parseEntry(raw, 4);
+    parseEntry(raw, 4, bundle);
   } catch (error) {
     expect(error).toBeInstanceOf(FhirError);
     return error as FhirError;
@@ -22,30 +25,35 @@ describe('parseEntry', () => {
     ['GET', 'Patient?name=peter&name=james', { kind: 'search', request: { resourceType: 'Patient', parameters: { name: ['peter', 'james'] } } }],
     ['GET', 'Patient', { kind: 'search', request: { resourceType: 'Patient', parameters: {} } }],
     ['GET', 'Patient/p1/Observation?code=x', { kind: 'search', request: { resourceType: 'Observation', compartment: { resourceType: 'Patient', id: 'p1' }, parameters: { code: ['x'] } } }],
-    ['GET', '?_type=Patient', { kind: 'search', request: { resourceType: undefined, parameters: { _type: ['Patient'] } } }],
+    ['GET', '?_type=Patient', { kind: 'search', request: { parameters: { _type: ['Patient'] } } }],
     ['POST', 'Patient', { kind: 'type', resourceType: 'Patient' }],
     ['PUT', 'Patient/p1', { kind: 'instance', resourceType: 'Patient', id: 'p1' }],
+    // A batch runs any interaction of the route table; a transaction refuses these.
+    ['GET', 'Patient/p1/_history', { kind: 'other', interaction: 'history-instance' }],
+    ['POST', 'Patient/$validate', { kind: 'other', interaction: 'validate' }],
     ['DELETE', 'Patient?identifier=a%7Cb', { kind: 'conditional', criteria: expect.objectContaining({ resourceType: 'Patient', parameters: { identifier: ['a|b'] } }) }],
   ])('%s %s', (method, url, target) => {
     const resource = method === 'POST' || method === 'PUT' ? patient : undefined;
-    expect(parseEntry({ resource, request: { method, url } }, 0)).toMatchObject({ method, url, target });
+    expect(parseEntry({ resource, request: { method, url } }, 0, bundle)).toMatchObject({ method, url, target });
   });
 
   it('reads a PATCH entry’s JSON Patch from its Binary, and ifMatch/ifNoneExist', () => {
     const data = Buffer.from(JSON.stringify([{ op: 'remove', path: '/active' }])).toString('base64');
-    expect(parseEntry({ resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data }, request: { method: 'PATCH', url: 'Patient/p1', ifMatch: 'W/"2"' } }, 0)).toMatchObject({
+    expect(parseEntry({ resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data }, request: { method: 'PATCH', url: 'Patient/p1', ifMatch: 'W/"2"' } }, 0, bundle)).toMatchObject({
       operations: [{ op: 'remove', path: '/active' }],
       ifMatch: 2,
     });
-    expect(parseEntry({ resource: patient, request: { method: 'POST', url: 'Patient', ifNoneExist: 'identifier=a|b' } }, 0).ifNoneExist).toMatchObject({ text: 'Patient?identifier=a|b' });
+    expect(parseEntry({ resource: patient, request: { method: 'POST', url: 'Patient', ifNoneExist: 'identifier=a|b' } }, 0, bundle).ifNoneExist).toMatchObject({ text: 'Patient?identifier=a|b' });
   });
 
   it.each([
     ['not an object', 'x', 'Bundle.entry[4]'],
     ['no request', { resource: patient }, 'Bundle.entry[4].request'],
     ['a conditional read', { request: { method: 'GET', url: 'Patient/p1', ifNoneMatch: 'W/"1"' } }, 'Bundle.entry[4].request.ifNoneMatch'],
-    ['a history url', { request: { method: 'GET', url: 'Patient/p1/_history' } }, 'Bundle.entry[4].request.url'],
-    ['an operation', { resource: patient, request: { method: 'POST', url: 'Patient/$validate' } }, 'Bundle.entry[4].request.url'],
+    ['a nested Bundle', { resource: { resourceType: 'Bundle', type: 'batch' }, request: { method: 'POST', url: '/' } }, 'Bundle.entry[4].request.url'],
+    ['an unknown resource type', { request: { method: 'GET', url: 'Patientx/p1' } }, 'Bundle.entry[4].request.url'],
+    ['an invalid id', { request: { method: 'DELETE', url: 'Patient/a%20b' } }, 'Bundle.entry[4].request.url'],
+    ['a method the path does not take', { request: { method: 'DELETE', url: 'Patient/p1/_history' } }, 'Bundle.entry[4].request.url'],
     ['a PUT of a whole type', { resource: patient, request: { method: 'PUT', url: 'Patient' } }, 'Bundle.entry[4].request.url'],
     ['malformed percent-encoding', { request: { method: 'GET', url: 'Patient/%E0%A4%A' } }, 'Bundle.entry[4].request.url'],
     ['a non-numeric version', { request: { method: 'GET', url: 'Patient/p1/_history/one' } }, 'Bundle.entry[4].request.url'],
@@ -61,7 +69,7 @@ describe('parseEntry', () => {
 });
 
 describe('atEntry', () => {
-  const entry = parseEntry({ resource: patient, request: { method: 'PUT', url: 'Patient/p1' } }, 7);
+  const entry = parseEntry({ resource: patient, request: { method: 'PUT', url: 'Patient/p1' } }, 7, bundle);
 
   it('moves resource paths under the entry resource, the rest under request.url, and names the entry', () => {
     const error = new FhirError(400, [

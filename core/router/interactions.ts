@@ -1,0 +1,172 @@
+/**
+ * One function per FHIR interaction of the route table (core/fhir/routes.ts): read the request's
+ * parts, call core/fhir, and build the response with core/fhir/response.ts. Transport-neutral:
+ * the same function answers an HTTP request and a Bundle entry.
+ */
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { AuditedInteraction } from '../audit/audit-event.js';
+import type { RuntimeConfig } from '../config.js';
+import { FhirError, issue } from '../errors.js';
+import { processBundle } from '../fhir/batch.js';
+import { capabilityStatement } from '../fhir/capability.js';
+import { conditionalCreate, conditionalDelete, conditionalPatch, conditionalUpdate, criteriaOf, ifNoneExistCriteria } from '../fhir/conditional.js';
+import {
+  createResource,
+  deleteResource,
+  type FhirContext,
+  instanceHistory,
+  patchResource,
+  readResource,
+  searchResources,
+  typeHistory,
+  updateResource,
+  validateOperation,
+  vreadResource,
+} from '../fhir/interactions.js';
+import { type FhirRequest, formBody, historyPageOf, ifMatchOf, mergeParameters, patchBody, resourceBody } from '../fhir/request.js';
+import { type FhirResponse, okResponse, pageLinks, resourceResponse, writeResponse } from '../fhir/response.js';
+import { historyBundle, searchsetBundle, versionReference } from '../fhir/result-bundles.js';
+import type { Interaction, RouteParams } from '../fhir/routes.js';
+import type { SearchEngine } from '../search/engine.js';
+import { subset } from '../search/summary.js';
+
+/** What an interaction works with, for one request. */
+export interface Exchange {
+  readonly context: FhirContext;
+  readonly config: RuntimeConfig;
+  /** The engine searches answer with (OpenSearch behind the router when configured); conditional operations use `context.searchEngine`. */
+  readonly search: SearchEngine;
+  /** `Type/id/_history/n` of every resource the interaction returns, for its audit record. */
+  readonly accessed: string[];
+  /** Dispatches a Bundle entry through the router, as the same request over HTTP would be. */
+  readonly dispatch: (request: FhirRequest) => Promise<FhirResponse>;
+  /** Told of an error that is not a FhirError (a bug or an outage), which the caller sees only as a 500. */
+  readonly onUnexpectedError: (error: unknown) => void;
+}
+
+type InteractionFunction = (request: FhirRequest, params: RouteParams, exchange: Exchange) => Promise<FhirResponse>;
+
+const VALIDATE = '$validate';
+
+export const INTERACTIONS: Record<Exclude<Interaction, 'capabilities'>, InteractionFunction> = {
+  read: async (_request, { type, id }, { context, accessed }) => {
+    const current = await readResource(context, type, id);
+    accessed.push(versionReference(current));
+    return resourceResponse(current);
+  },
+  vread: async (_request, { type, id, vid }, { context, accessed }) => {
+    const version = await vreadResource(context, type, id, vid);
+    accessed.push(versionReference(version));
+    return resourceResponse(version);
+  },
+  create: async (request, { type }, { context, config }) => {
+    const body = resourceBody(request, config.maxRequestBytes);
+    if (request.ifNoneExist === undefined) {
+      return writeResponse(request, 201, await createResource(context, type, body));
+    }
+    const { version, created } = await conditionalCreate(context, ifNoneExistCriteria(type, request.ifNoneExist), body);
+    return writeResponse(request, created ? 201 : 200, version);
+  },
+  update: async (request, { type, id }, { context, config }) => {
+    const ifMatch = ifMatchOf(request);
+    const { version, created } = await updateResource(context, type, id, resourceBody(request, config.maxRequestBytes), ifMatch);
+    return writeResponse(request, created ? 201 : 200, version);
+  },
+  'conditional-update': async (request, { type }, { context, config }) => {
+    const ifMatch = ifMatchOf(request);
+    const criteria = criteriaOf(type, request.query);
+    const { version, created } = await conditionalUpdate(context, criteria, resourceBody(request, config.maxRequestBytes), ifMatch);
+    return writeResponse(request, created ? 201 : 200, version);
+  },
+  patch: async (request, { type, id }, { context, config }) => {
+    const ifMatch = ifMatchOf(request);
+    return writeResponse(request, 200, await patchResource(context, type, id, patchBody(request, config.maxRequestBytes), ifMatch));
+  },
+  'conditional-patch': async (request, { type }, { context, config }) => {
+    const ifMatch = ifMatchOf(request);
+    const criteria = criteriaOf(type, request.query);
+    return writeResponse(request, 200, await conditionalPatch(context, criteria, patchBody(request, config.maxRequestBytes), ifMatch));
+  },
+  delete: async (request, { type, id }, { context }) => {
+    const result = await deleteResource(context, type, id, ifMatchOf(request));
+    return writeResponse(request, 204, result.written ? result.version : undefined);
+  },
+  'conditional-delete': async (request, { type }, { context }) => {
+    const ifMatch = ifMatchOf(request);
+    const result = await conditionalDelete(context, criteriaOf(type, request.query), ifMatch);
+    return writeResponse(request, 204, result?.written ? result.version : undefined);
+  },
+  'history-instance': (request, { type, id }, exchange) => history(request, exchange, (page) => instanceHistory(exchange.context, type, id, page)),
+  'history-type': (request, { type }, exchange) => history(request, exchange, (page) => typeHistory(exchange.context, type, page)),
+  'search-type': (request, { type }, exchange) => search(request, exchange, { resourceType: type }),
+  'search-compartment': (request, { type, id, compartmentType }, exchange) =>
+    search(request, exchange, { resourceType: compartmentType, compartment: { resourceType: type as string, id: id as string } }),
+  'search-system': (request, _params, exchange) => search(request, exchange, {}),
+  validate: async (request, { type, id }, { context, config }) => {
+    if (type === undefined) {
+      throw FhirError.of(400, 'not-supported', `${VALIDATE} at the server base needs the resource type: use POST /[type]/${VALIDATE}`);
+    }
+    return okResponse(await validateOperation(context, type, id, resourceBody(request, config.maxRequestBytes)));
+  },
+  batch: async (request, _params, { context, config, dispatch, onUnexpectedError }) =>
+    okResponse(
+      await processBundle(context, resourceBody(request, config.maxRequestBytes), {
+        request,
+        dispatch,
+        searchLimits: { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize },
+        onUnexpectedError,
+      }),
+    ),
+  'unknown-operation': async (request, { operation }) => {
+    throw FhirError.notFound(`Unknown operation "${String(operation).slice(0, 64)}" (${request.method} /${request.path.slice(0, 100)}): this server supports ${VALIDATE}`);
+  },
+};
+
+/** The interaction's name in the AuditEvent of a read of patient data; writes are audited from the table's stream. */
+export const AUDITED: Partial<Record<Interaction, AuditedInteraction>> = {
+  read: 'read',
+  vread: 'vread',
+  'history-instance': 'history-instance',
+  'history-type': 'history-type',
+  'search-type': 'search-type',
+  'search-compartment': 'search-type',
+  'search-system': 'search-system',
+};
+
+export function capabilities(request: FhirRequest): FhirResponse {
+  return okResponse(capabilityStatement(request.baseUrl));
+}
+
+type HistoryPage = Parameters<typeof typeHistory>[2];
+
+async function history(request: FhirRequest, { config, accessed }: Exchange, read: (page: HistoryPage) => ReturnType<typeof typeHistory>): Promise<FhirResponse> {
+  const page = historyPageOf(request.query, { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
+  const found = await read(page);
+  accessed.push(...found.items.map(versionReference));
+  return okResponse(historyBundle(request.baseUrl, found.items, pageLinks(request, request.path, request.query, page, { next: found.next })));
+}
+
+/**
+ * Type, compartment and system search. Unsupported parameters follow `Prefer: handling`:
+ * strict → 400; lenient (default) → ignored, reported in an OperationOutcome entry and left out
+ * of the links.
+ */
+async function search(
+  request: FhirRequest,
+  { context, config, search: engine, accessed }: Exchange,
+  target: { resourceType?: string; compartment?: { resourceType: string; id: string } },
+): Promise<FhirResponse> {
+  const parameters = request.method === 'POST' ? mergeParameters(request.query, formBody(request, config.maxRequestBytes)) : request.query;
+  const { query, result } = await searchResources(
+    context,
+    { ...target, parameters, strict: request.prefer.handling === 'strict', defaultCount: config.defaultPageSize, maxCount: config.maxPageSize },
+    engine,
+  );
+  accessed.push(...[...result.matches, ...result.included].map((resource) => `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`));
+  const ignored = new Set(query.ignored.map((entry) => entry.name));
+  const outcome: OperationOutcome | undefined =
+    query.ignored.length > 0 ? { resourceType: 'OperationOutcome', issue: query.ignored.map((entry) => issue('not-supported', `${entry.name}: ${entry.reason}; ignored`, entry.name, 'warning')) } : undefined;
+  const links = pageLinks(request, request.path.replace(/\/?_search$/, ''), parameters, { cursor: query.cursor, count: query.count }, result, (name) => !ignored.has(name));
+  const shown = (resources: typeof result.matches) => resources.map((resource) => subset(resource, query));
+  return okResponse(searchsetBundle(request.baseUrl, { ...result, matches: shown(result.matches), included: shown(result.included), outcome }, links));
+}

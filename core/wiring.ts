@@ -1,0 +1,100 @@
+/**
+ * The one place the product's parts are built from the RuntimeConfig: DynamoDB client,
+ * repository, the two search engines, audit log, event publisher and stream processor. Lambda
+ * handlers, the local runtime, scripts and benches all build them here, once per process, each
+ * part only when first used.
+ *
+ * The OpenSearch and SNS clients are passed in, not imported: a handler that never searches or
+ * publishes (read, create, …) then does not carry them in its bundle, which keeps its cold
+ * start small.
+ */
+import type { Client } from '@opensearch-project/opensearch';
+import { AuditLog } from './audit/audit-log.js';
+import type { OpenSearchConfig, RuntimeConfig } from './config.js';
+import type { EventPublisher } from './events/publisher.js';
+import { DynamoSearchEngine } from './search/dynamodb/engine.js';
+import type { SearchEngine } from './search/engine.js';
+import { OpenSearchEngine } from './search/opensearch/engine.js';
+import { ResourceIndexer } from './search/opensearch/indexer.js';
+import { RoutedSearchEngine } from './search/router.js';
+import { createDocumentClient } from './storage/dynamo-client.js';
+import { ResourceRepository } from './storage/repository.js';
+import { StreamProcessor } from './stream/processor.js';
+
+/** The clients a process brings along; each absent one leaves its part unbuilt. */
+export interface Drivers {
+  readonly openSearchClient?: (config: OpenSearchConfig, region: string) => Client;
+  readonly eventPublisher?: (config: RuntimeConfig) => EventPublisher;
+}
+
+export class Components {
+  private readonly built = new Map<string, unknown>();
+
+  constructor(
+    readonly config: RuntimeConfig,
+    private readonly drivers: Drivers = {},
+  ) {}
+
+  private once<T>(name: string, build: () => T): T {
+    if (!this.built.has(name)) {
+      this.built.set(name, build());
+    }
+    return this.built.get(name) as T;
+  }
+
+  get documents() {
+    return this.once('documents', () => createDocumentClient(this.config));
+  }
+
+  get repository(): ResourceRepository {
+    return this.once('repository', () => new ResourceRepository(this.documents, this.config.tableName));
+  }
+
+  /** The table's strongly consistent engine: conditional operations, transaction criteria, and searches without OpenSearch. */
+  get tableSearch(): SearchEngine {
+    return this.once('tableSearch', () => new DynamoSearchEngine(this.repository, this.config.maxSearchScan));
+  }
+
+  /** The OpenSearch client, when OpenSearch is configured and this process brought the driver. */
+  get openSearch(): Client | undefined {
+    return this.once('openSearch', () => {
+      const index = this.config.openSearch;
+      return index && this.drivers.openSearchClient?.(index, this.config.region);
+    });
+  }
+
+  /** The engine searches answer with: OpenSearch behind the router when available (core/search/router.ts), else the table. */
+  get search(): SearchEngine {
+    return this.once('search', () => {
+      const client = this.openSearch;
+      const index = this.config.openSearch;
+      return client && index ? new RoutedSearchEngine(this.tableSearch, new OpenSearchEngine(client, index.index)) : this.tableSearch;
+    });
+  }
+
+  get indexer(): ResourceIndexer | undefined {
+    return this.once('indexer', () => {
+      const client = this.openSearch;
+      return client && this.config.openSearch ? new ResourceIndexer(client, this.config.openSearch.index) : undefined;
+    });
+  }
+
+  get auditLog(): AuditLog {
+    return this.once('auditLog', () => new AuditLog(this.documents, this.config.tableName));
+  }
+
+  get streamProcessor(): StreamProcessor {
+    return this.once('streamProcessor', () => {
+      const publisher = this.drivers.eventPublisher;
+      if (!publisher) {
+        throw new Error('The stream processor needs the eventPublisher driver');
+      }
+      return new StreamProcessor({
+        indexer: this.indexer,
+        auditLog: this.auditLog,
+        publisher: publisher(this.config),
+        recoverTransactions: (tenant) => this.repository.recoverTransactions(tenant),
+      });
+    });
+  }
+}
