@@ -1,32 +1,63 @@
 /**
  * `npm run reindex`: rebuilds the OpenSearch index from the table (recovery), with a parallel
- * Scan and a progress bar. Reads the same environment as the handlers: FHIR_TABLE_NAME,
- * DYNAMODB_ENDPOINT (local), OPENSEARCH_URL, OPENSEARCH_INDEX, OPENSEARCH_AUTH, AWS_REGION.
- * Creates the index (mappings from core/search/opensearch/mapping.ts) if it is missing.
- *
- *   npm run reindex -- [--tenant t] [--segments 8]
+ * Scan and a progress bar. Creates the index (mappings from core/search/opensearch/mapping.ts)
+ * if it is missing.
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../core/config.js';
 import { openSearchClient } from '../core/search/opensearch/client.js';
 import { ResourceIndexer } from '../core/search/opensearch/indexer.js';
 import { ensureIndex } from '../core/search/opensearch/mapping.js';
 import { reindexTable } from '../core/search/opensearch/reindex.js';
 import { createDocumentClient } from '../core/storage/dynamo-client.js';
 import { parseTenantId } from '../core/tenant.js';
+import { toolConfig } from './cli/local-stack.js';
 import { formatCount, startProgress } from './cli/progress.js';
 
-const USAGE = 'usage: npm run reindex -- [--tenant T] [--segments N]   (with FHIR_TABLE_NAME and OPENSEARCH_URL set)';
+const USAGE = `usage: npm run reindex -- [--tenant T] [--segments N] [--table NAME] [--endpoint URL] [--opensearch-url URL]
+
+Rebuilds the OpenSearch index from the table: every resource's current version, applied as the
+stream processor would (safe while the system runs).
+
+  --tenant T            only this tenant's resources (default: every tenant)
+  --segments N          parallel Scan segments (default 8)
+  --table NAME          the table (else FHIR_TABLE_NAME)
+  --endpoint URL        DynamoDB Local's URL (else DYNAMODB_ENDPOINT; neither: AWS)
+  --opensearch-url URL  the OpenSearch node (else OPENSEARCH_URL); the index is OPENSEARCH_INDEX,
+                        default fhir-resources
+
+With neither --table nor FHIR_TABLE_NAME, it works on the stack a running \`npm start\` on this
+machine announced (its table, DynamoDB Local and OpenSearch).`;
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ args: process.argv.slice(2), options: { tenant: { type: 'string' }, segments: { type: 'string', default: '8' } } });
-  if (!/^[1-9]\d*$/.test(values.segments)) {
-    throw new Error(`--segments must be a positive integer; ${USAGE}`);
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      tenant: { type: 'string' },
+      segments: { type: 'string', default: '8' },
+      table: { type: 'string' },
+      endpoint: { type: 'string' },
+      'opensearch-url': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
   }
-  const config = loadConfig();
+  if (!/^[1-9]\d*$/.test(values.segments)) {
+    throw new Error(`--segments must be a positive integer\n${USAGE}`);
+  }
+  const { config, stack } = await toolConfig({ FHIR_TABLE_NAME: values.table, DYNAMODB_ENDPOINT: values.endpoint, OPENSEARCH_URL: values['opensearch-url'] }, { usage: USAGE });
+  if (stack) {
+    console.error(`The local stack of npm start (pid ${stack.pid}): table ${config.tableName} at ${config.dynamoEndpoint}`);
+  }
   if (!config.openSearch) {
-    throw new Error(`OPENSEARCH_URL is not set; ${USAGE}`);
+    throw new Error(
+      stack
+        ? 'The running npm start has no OpenSearch (started with --no-opensearch, or without Java and Maven): there is no index to rebuild. Pass --opensearch-url to rebuild another one.'
+        : `No OpenSearch: pass --opensearch-url or set OPENSEARCH_URL.\n${USAGE}`,
+    );
   }
   const client = openSearchClient(config.openSearch, config.region);
   await ensureIndex(client, config.openSearch.index);

@@ -10,11 +10,12 @@
  * Data lives in memory unless `--data-dir` is given. The table is `$FHIR_TABLE_NAME`, default
  * `fhir-local`; the port `--port`, else `$PORT`, else 3000.
  */
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config.js';
 import { openSearchClient } from '../core/search/opensearch/client.js';
 import { ensureIndex } from '../core/search/opensearch/mapping.js';
+import { announceLocalStack, LOCAL_STACK_FILE } from './cli/local-stack.js';
 import { startDynamoDbLocal, localHandlerEnv } from './local/dynamodb-local.js';
 import { startLocalApi } from './local/http-server.js';
 import { DEFAULT_KEY_DIR, JWKS_PATH, localJwtAuth, trustLocalIssuer } from './local/local-issuer.js';
@@ -86,7 +87,7 @@ async function start(options: StartOptions, running: Running): Promise<string[]>
   running.add(() => messaging.stop());
   Object.assign(process.env, messaging.env);
 
-  const search = await startSearch(options, prepared.openSearchDir !== undefined, running);
+  const search = await startSearch(options, loadConfig().openSearch?.url, prepared.openSearchDir !== undefined, running);
   if (search.url) {
     process.env.OPENSEARCH_URL = search.url;
     const config = loadConfig();
@@ -102,6 +103,8 @@ async function start(options: StartOptions, running: Running): Promise<string[]>
   if (auth) {
     trustLocalIssuer(api.baseUrl, process.env);
   }
+  // For reindex and ingest in another terminal (scripts/cli/local-stack.ts).
+  running.add(await announceLocalStack(api.baseUrl, process.env));
 
   return [
     `FHIR API     ${api.baseUrl}`,
@@ -110,6 +113,7 @@ async function start(options: StartOptions, running: Running): Promise<string[]>
     `Stream       poller → functions/stream-processor.ts (index, change and audit events)`,
     `SNS/SQS      ${messaging.endpoint} (fauxqs); topics ${messaging.changeTopicArn}, ${messaging.auditTopicArn}`,
     `Subscribe    aws --endpoint-url ${messaging.endpoint} sqs create-queue --queue-name mine, then sns subscribe --protocol sqs to a topic`,
+    `Tools        npm run ingest -- <folder>, npm run reindex: they find this stack (${relative(process.cwd(), LOCAL_STACK_FILE)})`,
     ...tryLines(api.baseUrl, auth !== undefined),
   ];
 }
@@ -126,10 +130,10 @@ function tryLines(baseUrl: string, jwt: boolean): string[] {
   ];
 }
 
-/** OpenSearch at $OPENSEARCH_URL, else a local node if it can run, else none (and why). */
-async function startSearch(options: StartOptions, canRunLocal: boolean, running: Running): Promise<{ url?: string; description: string }> {
-  if (process.env.OPENSEARCH_URL) {
-    return { url: process.env.OPENSEARCH_URL, description: `${process.env.OPENSEARCH_URL} (OPENSEARCH_URL)` };
+/** OpenSearch at the configured URL ($OPENSEARCH_URL), else a local node if it can run, else none (and why). */
+async function startSearch(options: StartOptions, configuredUrl: string | undefined, canRunLocal: boolean, running: Running): Promise<{ url?: string; description: string }> {
+  if (configuredUrl) {
+    return { url: configuredUrl, description: `${configuredUrl} (OPENSEARCH_URL)` };
   }
   if (!options.openSearch) {
     return { description: 'off (--no-opensearch): search runs on the DynamoDB engine' };

@@ -32,7 +32,7 @@ export interface IngestOptions extends Target {
 export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   const started = performance.now();
   const folder = resolve(options.folder);
-  const target: Target = { baseUrl: options.baseUrl.replace(/\/+$/, ''), tenant: options.tenant };
+  const target: Target = { baseUrl: options.baseUrl.replace(/\/+$/, ''), tenant: options.tenant, token: options.token };
   const retry = options.retry ?? DEFAULT_RETRY;
   const plan = await planIngest(folder, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
   const state = await openState(

@@ -11,6 +11,8 @@ export interface Target {
   readonly baseUrl: string;
   /** Sent as `X-Tenant-ID` (the local server's tenant); the server's default when absent. */
   readonly tenant?: string;
+  /** An access token, sent as `Authorization: Bearer`; a JWT-mode server takes the tenant from it. */
+  readonly token?: string;
 }
 
 export interface RetryPolicy {
@@ -43,6 +45,7 @@ export async function postBundle(target: Target, body: string, retry: RetryPolic
     // The transaction-response needs only each entry's status and location.
     prefer: 'return=minimal',
     ...(target.tenant === undefined ? {} : { 'x-tenant-id': target.tenant }),
+    ...(target.token === undefined ? {} : { authorization: `Bearer ${target.token}` }),
   };
   for (let attempt = 1; ; attempt++) {
     let result: SendResult;

@@ -10,14 +10,12 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient, type DynamoDBClientConfig, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localCredentialsEnv } from './credentials.js';
 import { cachedPackage } from './package-cache.js';
 
 /** The npm package whose `emulator/` directory holds DynamoDBLocal.jar (1.25.x). */
 export const DYNAMODB_LOCAL_PACKAGE = { name: 'amplify-dynamodb-simulator', version: '2.9.30' } as const;
 
-const LOCAL_REGION = 'us-east-1';
-// DynamoDB Local accepts any credentials; the SDK only needs some to sign with.
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 const STARTUP_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
 
@@ -48,14 +46,11 @@ export function localDynamoDbClient(endpoint: string, config: DynamoDBClientConf
  * Region, credentials and auth mode already set in `env` are kept.
  */
 export function localHandlerEnv(endpoint: string, tableName: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const credentials: Record<string, string> = env.AWS_ACCESS_KEY_ID
-    ? {}
-    : { AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey };
   return {
     FHIR_TABLE_NAME: tableName,
     FHIR_AUTH_MODE: env.FHIR_AUTH_MODE || 'local-dev',
     AWS_REGION: env.AWS_REGION || LOCAL_REGION,
-    ...credentials,
+    ...localCredentialsEnv(env),
     DYNAMODB_ENDPOINT: endpoint,
   };
 }

@@ -21,13 +21,11 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localCredentialsEnv } from './credentials.js';
 
 /** The names of the topics the stream processor publishes to (one per kind of event). */
 export const EVENT_TOPICS = { changes: 'fhir-changes', audit: 'fhir-audit' } as const;
 
-const DEFAULT_REGION = 'us-east-1';
-// fauxqs accepts any credentials; the SDK only needs some to sign with.
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 /** How often `receive` polls while waiting (fauxqs fans out synchronously, so this is short). */
 const POLL_INTERVAL_MS = 20;
 /** SQS's own limit per ReceiveMessage / DeleteMessageBatch call. */
@@ -96,7 +94,7 @@ export interface LocalSubscriber {
 const clientsOf = new WeakMap<LocalMessaging, Set<{ destroy(): void }>>();
 
 export async function startLocalMessaging(options: { port?: number } = {}): Promise<LocalMessaging> {
-  const region = process.env.AWS_REGION || DEFAULT_REGION;
+  const region = process.env.AWS_REGION || LOCAL_REGION;
   // Port 0: the OS picks a free port as the server binds it, so there is no window for a race.
   // Options are explicit so FAUXQS_* variables in the environment cannot change the set-up.
   const server = await startFauxqs({ port: options.port ?? 0, logger: false, defaultRegion: region });
@@ -115,9 +113,6 @@ export async function startLocalMessaging(options: { port?: number } = {}): Prom
   try {
     const changeTopicArn = await createTopic(sns, EVENT_TOPICS.changes);
     const auditTopicArn = await createTopic(sns, EVENT_TOPICS.audit);
-    const credentials: Record<string, string> = process.env.AWS_ACCESS_KEY_ID
-      ? {}
-      : { AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey };
     const messaging: LocalMessaging = {
       endpoint,
       region,
@@ -125,7 +120,7 @@ export async function startLocalMessaging(options: { port?: number } = {}): Prom
       auditTopicArn,
       env: {
         AWS_REGION: region,
-        ...credentials,
+        ...localCredentialsEnv(),
         SNS_ENDPOINT: endpoint,
         FHIR_CHANGE_TOPIC_ARN: changeTopicArn,
         FHIR_AUDIT_TOPIC_ARN: auditTopicArn,

@@ -71,9 +71,27 @@ describe('npm run reindex', () => {
     expect(await indexedVersions(search, index, tenant)).toEqual(await tableVersions(documents, tableName, tenant));
   });
 
+  it('takes its table, DynamoDB Local and OpenSearch from flags, with no settings or credentials in the environment', async () => {
+    const bare = Object.fromEntries(
+      Object.entries(env).filter(([name]) => !['FHIR_TABLE_NAME', 'DYNAMODB_ENDPOINT', 'OPENSEARCH_URL', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'].includes(name)),
+    );
+    const third = parseTenantId(`reindex-third-${suffix}`);
+    await put(third, 't1', 'Third');
+    const flags = ['--table', tableName, '--endpoint', String(process.env.DYNAMODB_ENDPOINT), '--opensearch-url', String(env.OPENSEARCH_URL), '--tenant', third];
+    const { stdout } = await run('npx', ['tsx', 'scripts/reindex.ts', ...flags], { env: bare });
+    expect(stdout).toMatch(/Indexed 1 resources, applied 0 deletions, 0 failed/);
+    expect(await indexedVersions(search, index, third)).toEqual({ 'Patient/t1': 1 });
+  });
+
+  it('says how to use it with --help', async () => {
+    const { stdout } = await run('npx', ['tsx', 'scripts/reindex.ts', '--help'], { env });
+    expect(stdout).toMatch(/--table NAME/);
+    expect(stdout).toMatch(/running `npm start`/);
+  });
+
   it('refuses to run without OPENSEARCH_URL', async () => {
     const failed = await run('npx', ['tsx', 'scripts/reindex.ts'], { env: { ...env, OPENSEARCH_URL: '' } }).catch((error) => error);
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toMatch(/OPENSEARCH_URL is not set/);
+    expect(failed.stderr).toMatch(/No OpenSearch: pass --opensearch-url or set OPENSEARCH_URL/);
   });
 });
