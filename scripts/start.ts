@@ -90,14 +90,17 @@ async function start(options: StartOptions, running: Running): Promise<string[]>
   const search = await startSearch(options, loadConfig().openSearch?.url, prepared.openSearchDir !== undefined, running);
   if (search.url) {
     process.env.OPENSEARCH_URL = search.url;
-    const config = loadConfig();
-    await ensureIndex(openSearchClient(config.openSearch!, config.region), config.openSearch!.index);
+  }
+  // What the handlers will resolve, now that every endpoint is in the environment.
+  const config = loadConfig();
+  if (config.openSearch) {
+    await ensureIndex(openSearchClient(config.openSearch, config.region), config.openSearch.index);
   }
 
   // A kept table already had its stream read by an earlier run: start at the end of it.
   const poller = await startLocalStreamProcessing({ endpoint: database.endpoint, tableName: options.tableName, startingPosition: options.dataDir ? 'LATEST' : 'TRIM_HORIZON' });
   running.add(() => poller.stop());
-  const auth = process.env.FHIR_AUTH_MODE === 'jwt' ? await localJwtAuth() : undefined;
+  const auth = config.authMode === 'jwt' ? await localJwtAuth() : undefined;
   const api = await startLocalApi({ port: options.port, host: '127.0.0.1', auth });
   running.add(() => api.close());
   if (auth) {
