@@ -157,7 +157,8 @@ function readEntryRequest(raw: unknown, at: string, index: number, bundle: Pick<
   const { type, id, compartmentType } = match.params;
   for (const named of [type, compartmentType]) {
     if (named !== undefined && !isResourceType(named)) {
-      throw bad(`unknown resource type "${named.slice(0, 64)}"`);
+      // 404, as over HTTP (R4 http.html: a resource type the server does not support).
+      throw FhirError.of(404, 'not-found', `${at}: ${method} ${url.slice(0, 100)}: unknown resource type "${named.slice(0, 64)}"`, expression);
     }
   }
   if (id !== undefined && !isValidId(id)) {

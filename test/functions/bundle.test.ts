@@ -413,7 +413,7 @@ describe('bad Bundles: 400 (or 413) pointing at the entry, nothing written', () 
     { name: 'HEAD (not supported)', body: transaction([{ request: { method: 'HEAD', url: 'Patient/1' } }]), expression: 'Bundle.entry[0].request.method', says: /HEAD/ },
     { name: 'no url', body: transaction([{ resource: patientWith('a'), request: { method: 'POST' } }]), expression: 'Bundle.entry[0].request.url', says: /url is required/ },
     { name: 'an absolute url', body: transaction([{ resource: patientWith('a'), request: { method: 'POST', url: 'http://other.example/fhir/Patient' } }]), expression: 'Bundle.entry[0].request.url', says: /relative/ },
-    { name: 'an unknown type in the url', body: transaction([{ resource: patientWith('a'), request: { method: 'POST', url: 'Patientx' } }]), expression: 'Bundle.entry[0].request.url', says: /unknown resource type/ },
+    { name: 'an unknown type in the url', body: transaction([{ resource: patientWith('a'), request: { method: 'POST', url: 'Patientx' } }]), status: 404, expression: 'Bundle.entry[0].request.url', says: /unknown resource type/ },
     { name: 'a POST to an instance url', body: transaction([{ resource: patientWith('a'), request: { method: 'POST', url: 'Patient/1' } }]), expression: 'Bundle.entry[0].request.url', says: /method not allowed/ },
     { name: 'an invalid id in the url', body: transaction([{ request: { method: 'DELETE', url: 'Patient/a b' } }]), expression: 'Bundle.entry[0].request.url', says: /invalid id/ },
     { name: 'a malformed search in a GET entry', body: transaction([post(patientWith('a')), { request: { method: 'GET', url: 'Patient?birthdate=someday' } }]), expression: 'Bundle.entry[1].request.url', says: /someday/ },

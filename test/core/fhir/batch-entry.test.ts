@@ -51,7 +51,6 @@ describe('parseEntry', () => {
     ['no request', { resource: patient }, 'Bundle.entry[4].request'],
     ['a conditional read', { request: { method: 'GET', url: 'Patient/p1', ifNoneMatch: 'W/"1"' } }, 'Bundle.entry[4].request.ifNoneMatch'],
     ['a nested Bundle', { resource: { resourceType: 'Bundle', type: 'batch' }, request: { method: 'POST', url: '/' } }, 'Bundle.entry[4].request.url'],
-    ['an unknown resource type', { request: { method: 'GET', url: 'Patientx/p1' } }, 'Bundle.entry[4].request.url'],
     ['an invalid id', { request: { method: 'DELETE', url: 'Patient/a%20b' } }, 'Bundle.entry[4].request.url'],
     ['a method the path does not take', { request: { method: 'DELETE', url: 'Patient/p1/_history' } }, 'Bundle.entry[4].request.url'],
     ['a PUT of a whole type', { resource: patient, request: { method: 'PUT', url: 'Patient' } }, 'Bundle.entry[4].request.url'],
@@ -66,6 +65,12 @@ describe('parseEntry', () => {
     expect(error.issues[0].expression).toEqual([expression]);
     expect(error.issues[0].diagnostics).toMatch(/^Bundle\.entry\[4\]/);
   });
+});
+
+it('refuses an unknown resource type with 404, as over HTTP', () => {
+  const error = parseError({ request: { method: 'GET', url: 'Patientx/p1' } });
+  expect(error.status).toBe(404);
+  expect(error.issues[0].expression).toEqual(['Bundle.entry[4].request.url']);
 });
 
 describe('atEntry', () => {
