@@ -13,7 +13,6 @@ import { referenceKey } from '../../r4/extract.js';
 import { searchParameters } from '../../r4/search-parameters.js';
 import { finite } from '../sort.js';
 import type { IndexValue, SearchParameterDefinition } from '../../r4/search-types.js';
-import { withinLimits } from './document-limits.js';
 
 /** One IndexValue as flat fields; which fields are set depends on `type` (see mapping.ts). */
 export interface ValueFields {
@@ -88,11 +87,11 @@ export function documentId(tenant: TenantId, resourceType: string, id: string): 
 }
 
 /**
- * The indexed document of a current resource, within OpenSearch's limits. Throws when a
- * parameter's expression cannot be evaluated on it.
+ * The full document of a current resource, before OpenSearch's limits (`withinLimits`). Throws
+ * when a parameter's expression cannot be evaluated on it.
  */
 export function searchDocument(tenant: TenantId, resource: Resource): SearchDocument {
-  return withinLimits(documentOf(tenant, resource, [...searchParameters(resource.resourceType).values()]));
+  return documentOf(tenant, resource, [...searchParameters(resource.resourceType).values()]);
 }
 
 /** The degraded document of a resource whose full document cannot be indexed: its identity, and why. */

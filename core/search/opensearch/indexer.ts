@@ -16,6 +16,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import type { Resource } from '@medplum/fhirtypes';
 import type { TenantId } from '../../tenant.js';
 import { documentId, identityDocument, type IndexIssue, type SearchDocument, searchDocument } from './document.js';
+import { withinLimits } from './document-limits.js';
 
 export interface IndexChange {
   readonly tenant: TenantId;
@@ -141,7 +142,7 @@ export class ResourceIndexer {
 /** The full document within the limits; the identity document when the values cannot be extracted; an error without an id. */
 function documentFor(change: IndexChange, resource: Resource): SearchDocument | IndexingError {
   try {
-    return searchDocument(change.tenant, resource);
+    return withinLimits(searchDocument(change.tenant, resource));
   } catch (error) {
     try {
       return identityDocument(change.tenant, resource, { kind: 'not-extracted', detail: (error as Error).message });
