@@ -20,7 +20,7 @@ const UNIT = [
   'test/core/search/parse.test.ts',
   'test/functions/authorizer.test.ts',
   'test/functions/tenant.test.ts',
-  'test/infra/policies.test.ts',
+  'test/infra/*.test.ts',
   'test/scripts/http-server.test.ts',
   'test/scripts/ingest.test.ts',
   'test/scripts/local-stack.test.ts',
