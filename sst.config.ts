@@ -1,10 +1,11 @@
 /// <reference path="./.sst/platform/config.d.ts" />
 
 /**
- * SST app: the table, the per-operation Lambda functions behind an API Gateway REST API, the
- * OpenSearch domain, and the stream processor that indexes changes and publishes change events
- * and AuditEvents to SNS. Everything is derived from `core/storage/table-schema.ts` and
- * `functions/routes.ts`.
+ * SST app: the table, the per-operation Lambda functions behind an API Gateway REST API with a
+ * Lambda authorizer and a Cognito user pool, the OpenSearch domain, and the stream processor that
+ * indexes changes and publishes change events and AuditEvents to SNS. Everything is derived from
+ * `core/storage/table-schema.ts`, `functions/routes.ts`, `infra/policies.ts` (who may do what)
+ * and `infra/stage.ts` (what differs in production).
  */
 export default $config({
   app(input) {
@@ -17,23 +18,36 @@ export default $config({
     };
   },
   async run() {
+    const { stageSettings } = await import('./infra/stage');
+    const { createDataKey } = await import('./infra/keys');
     const { createTable } = await import('./infra/table');
     const { createSearch } = await import('./infra/search');
     const { createEventTopics } = await import('./infra/events');
-    const { createStreamProcessor } = await import('./infra/stream');
+    const { createDeadLetters, createStreamProcessor } = await import('./infra/stream');
+    const { deployedArns } = await import('./infra/permissions');
+    const { createUserPool } = await import('./infra/auth');
     const { createApi } = await import('./infra/api');
-    const table = createTable();
+    const settings = stageSettings($app.stage, process.env);
+    const key = createDataKey(settings.customerManagedKey);
+    const table = createTable(settings, key);
     const search = createSearch();
-    const topics = createEventTopics();
-    const { deadLetters } = createStreamProcessor(table, search, topics);
-    const api = createApi(table, search);
+    const topics = createEventTopics(key);
+    const deadLetters = createDeadLetters(key);
+    const arns = deployedArns(table, search, topics, deadLetters);
+    createStreamProcessor(table, search, topics, deadLetters, arns, settings);
+    const auth = createUserPool(settings);
+    const { baseUrl } = createApi(table, search, auth, arns, settings);
     return {
-      api: api.url,
+      api: baseUrl,
       table: table.name,
       search: search.url,
       changeTopic: topics.changes.arn,
       auditTopic: topics.audit.arn,
       streamDeadLetters: deadLetters.url,
+      userPool: auth.pool.id,
+      userLoginClient: auth.userLogin.id,
+      backendServiceClient: auth.backendService.id,
+      oauth: auth.oauthEnvironment.FHIR_OAUTH_TOKEN_ENDPOINT,
     };
   },
 });

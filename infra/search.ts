@@ -46,16 +46,15 @@ export function createSearch() {
   });
 }
 
-/** An IAM statement allowing `actions` (e.g. `es:ESHttpGet`) on every path of the domain. */
-export function searchAccess(search: sst.aws.OpenSearch, actions: string[]): sst.aws.FunctionPermissionArgs {
-  const domain = search.nodes.domain;
-  if (!domain) {
-    throw new Error('The OpenSearch domain is not deployed (dev mode), so it cannot be granted');
-  }
-  return { actions, resources: [$interpolate`${domain.arn}/*`] };
+/** The index of current resources (core/config.ts's default), named here for the IAM paths of infra/policies.ts. */
+export const SEARCH_INDEX = 'fhir-resources';
+
+/** The domain's ARN, which IAM paths hang from (infra/policies.ts); undefined in dev mode, where none is deployed. */
+export function searchDomainArn(search: sst.aws.OpenSearch): $util.Output<string> | undefined {
+  return search.nodes.domain?.arn;
 }
 
-/** What a function needs to reach the domain: its URL and the signing mode (`core/search`). */
+/** What a function needs to reach the domain: its URL, index and the signing mode (`core/search`). */
 export function searchEnvironment(search: sst.aws.OpenSearch): Record<string, $util.Input<string>> {
-  return { OPENSEARCH_URL: search.url, OPENSEARCH_AUTH: 'sigv4' };
+  return { OPENSEARCH_URL: search.url, OPENSEARCH_INDEX: SEARCH_INDEX, OPENSEARCH_AUTH: 'sigv4' };
 }

@@ -1,10 +1,29 @@
 import { STREAM_PROCESSOR } from '../functions/routes';
 import type { EventTopics } from './events';
-import { searchAccess, searchEnvironment } from './search';
+import type { DataKey } from './keys';
+import { type DeployedArns, permissionsOf } from './permissions';
+import { searchEnvironment } from './search';
+import type { StageSettings } from './stage';
 
 const BATCH_SIZE = 100;
 const MAX_RETRY_ATTEMPTS = 10;
 const FOURTEEN_DAYS_SECONDS = 14 * 24 * 60 * 60;
+
+/**
+ * Where the stream processor's failed ranges go: Lambda's failure record (shard, sequence-number
+ * range, error), not the items: it says which stream records to replay, which must happen within
+ * the stream's 24 h.
+ */
+export function createDeadLetters(key: DataKey) {
+  return new sst.aws.Queue('FhirStreamDeadLetters', {
+    transform: {
+      queue: {
+        messageRetentionSeconds: FOURTEEN_DAYS_SECONDS,
+        ...(key ? { kmsMasterKeyId: key.arn } : { sqsManagedSseEnabled: true }),
+      },
+    },
+  });
+}
 
 /**
  * The stream processor: the table's stream → OpenSearch index, change events and AuditEvents.
@@ -16,37 +35,26 @@ const FOURTEEN_DAYS_SECONDS = 14 * 24 * 60 * 60;
  *   retries from the first failed one instead of the whole batch;
  * - a batch that fails as a whole (timeout, crash) is split in two and retried, isolating a
  *   poison record in a few invocations;
- * - retries are bounded, after which the failed range goes to a dead-letter queue rather than
+ * - retries are bounded, after which the failed range goes to the dead-letter queue rather than
  *   holding up its shard until the stream's 24-hour retention drops it unseen.
  */
-export function createStreamProcessor(table: sst.aws.Dynamo, search: sst.aws.OpenSearch, topics: EventTopics) {
-  // What lands here is Lambda's failure record (shard, sequence-number range, error), not the
-  // items: it says which stream records to replay, which must happen within the stream's 24 h.
-  const deadLetters = new sst.aws.Queue('FhirStreamDeadLetters', {
-    transform: { queue: { messageRetentionSeconds: FOURTEEN_DAYS_SECONDS } },
-  });
-
-  const subscriber = table.subscribe(
+export function createStreamProcessor(table: sst.aws.Dynamo, search: sst.aws.OpenSearch, topics: EventTopics, deadLetters: sst.aws.Queue, arns: DeployedArns, settings: StageSettings) {
+  return table.subscribe(
     'FhirStreamProcessor',
     {
       handler: `functions/${STREAM_PROCESSOR.module}.handler`,
       runtime: 'nodejs22.x',
       memory: `${STREAM_PROCESSOR.memoryMB} MB`,
       timeout: `${STREAM_PROCESSOR.timeoutSeconds} seconds`,
-      // The table for the audit items it writes; the topics for the events it publishes.
-      link: [table, search, topics.changes, topics.audit],
       environment: {
         FHIR_TABLE_NAME: table.name,
         ...searchEnvironment(search),
         FHIR_CHANGE_TOPIC_ARN: topics.changes.arn,
         FHIR_AUDIT_TOPIC_ARN: topics.audit.arn,
       },
-      permissions: [
-        // Bulk indexing and deletes: POST _bulk, PUT/DELETE documents, index templates.
-        searchAccess(search, ['es:ESHttp*']),
-        // An event source mapping's on-failure destination is written with the function's role.
-        { actions: ['sqs:SendMessage'], resources: [deadLetters.arn] },
-      ],
+      // Reading the stream is granted by `subscribe`; the rest is infra/policies.ts.
+      permissions: permissionsOf(STREAM_PROCESSOR.module, arns),
+      logging: { retention: settings.logRetention },
       copyFiles: [{ from: '.build/fhir-definitions', to: 'fhir-definitions' }],
     },
     {
@@ -65,5 +73,4 @@ export function createStreamProcessor(table: sst.aws.Dynamo, search: sst.aws.Ope
       },
     },
   );
-  return { subscriber, deadLetters };
 }

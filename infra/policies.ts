@@ -1,0 +1,117 @@
+/**
+ * Least-privilege IAM statements for every function, built as plain data so unit tests can assert
+ * on them (test/infra/policies.test.ts); infra/ passes them as SST `permissions` instead of
+ * `link`, which would grant `dynamodb:*` on the table.
+ *
+ * What each function may do follows what its code calls (core/storage, core/audit,
+ * core/search/opensearch, core/events):
+ * - every read goes through GetItem, Query (table and indexes) and BatchGetItem;
+ * - every write is a PutItem, UpdateItem or DeleteItem, alone or inside TransactWriteItems, whose
+ *   conditions (the transaction log's fences) are ConditionCheckItem; IAM authorizes a
+ *   transaction by the actions it contains, so there is no TransactWriteItems action to grant;
+ * - the request path audits every request (reads and denials included) with a PutItem on the
+ *   audit partitions, which is all a reader may write;
+ * - searches query OpenSearch through `_msearch` (and `_search`, `_count`, `_mget` on the index);
+ *   only the stream processor writes to it, through `_bulk`;
+ * - the stream processor publishes to the topics (sns:Publish only) and its failures go to the
+ *   dead-letter queue.
+ * No function may Scan (only the operator's reindex does, with the operator's credentials), and
+ * none gets table-level actions (CreateTable, DeleteTable, UpdateTable, …).
+ */
+import { AUTHORIZER, FUNCTIONS, STREAM_PROCESSOR } from '../functions/routes';
+
+export interface Statement<R> {
+  readonly actions: string[];
+  readonly resources: R[];
+  readonly conditions?: { test: string; variable: string; values: string[] }[];
+}
+
+export interface StackArns<R> {
+  readonly table: R;
+  /** The OpenSearch domain; undefined in `sst dev`, where there is none to grant. */
+  readonly searchDomain: R | undefined;
+  readonly searchIndex: string;
+  readonly topics: readonly R[];
+  readonly deadLetters: R;
+  /** Appends a path to an ARN: concatenation in tests, `$interpolate` in infra. */
+  readonly join: (arn: R, suffix: string) => R;
+}
+
+/** What one function's code does with the stack's resources. */
+interface Needs {
+  readonly tableReads?: true;
+  readonly tableWrites?: true;
+  /** PutItem on audit partitions only: the request path's audit record. */
+  readonly audit?: true;
+  readonly searchQueries?: true;
+  readonly streamProcessing?: true;
+}
+
+const READER: Needs = { tableReads: true, audit: true };
+
+/** Keyed by module (functions/routes.ts); a function missing here fails the policy tests. */
+export const FUNCTION_NEEDS: Readonly<Record<string, Needs>> = {
+  [FUNCTIONS.metadata.module]: {},
+  [FUNCTIONS.smartConfiguration.module]: {},
+  [AUTHORIZER.module]: {},
+  [FUNCTIONS.read.module]: READER,
+  [FUNCTIONS.vread.module]: READER,
+  [FUNCTIONS.history.module]: READER,
+  [FUNCTIONS.search.module]: { ...READER, searchQueries: true },
+  [FUNCTIONS.validate.module]: READER,
+  [FUNCTIONS.create.module]: { ...READER, tableWrites: true },
+  [FUNCTIONS.update.module]: { ...READER, tableWrites: true },
+  [FUNCTIONS.patch.module]: { ...READER, tableWrites: true },
+  [FUNCTIONS.delete.module]: { ...READER, tableWrites: true },
+  // Batch entries may be any interaction, searches included.
+  [FUNCTIONS.bundle.module]: { ...READER, tableWrites: true, searchQueries: true },
+  [STREAM_PROCESSOR.module]: { streamProcessing: true },
+};
+
+const TABLE_READS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
+const TABLE_WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'];
+
+/** Partition keys of audit records: `TENANT#{tenant}#AUDIT#{day}#{shard}` (core/storage/keys.ts auditPK). */
+export const AUDIT_PARTITIONS = 'TENANT#*#AUDIT#*';
+
+const SEARCH_QUERY_PATHS = ['_search', '_count', '_mget', '_msearch'];
+
+export function functionStatements<R>(module: string, arns: StackArns<R>): Statement<R>[] {
+  const needs = FUNCTION_NEEDS[module];
+  if (!needs) {
+    throw new Error(`infra/policies.ts does not say what functions/${module}.ts may do`);
+  }
+  const tableAndIndexes = [arns.table, arns.join(arns.table, '/index/*')];
+  const statements: Statement<R>[] = [];
+  if (needs.tableReads) {
+    statements.push({ actions: TABLE_READS, resources: tableAndIndexes });
+  }
+  if (needs.tableWrites) {
+    statements.push({ actions: TABLE_WRITES, resources: [arns.table] });
+  } else if (needs.audit) {
+    statements.push({
+      actions: ['dynamodb:PutItem'],
+      resources: [arns.table],
+      conditions: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [AUDIT_PARTITIONS] }],
+    });
+  }
+  if (needs.searchQueries && arns.searchDomain !== undefined) {
+    const domain = arns.searchDomain;
+    statements.push({
+      // GET for bodiless queries, POST for queries with a body; both on query paths only.
+      actions: ['es:ESHttpGet', 'es:ESHttpPost'],
+      resources: [arns.join(domain, '/_msearch'), ...SEARCH_QUERY_PATHS.map((path) => arns.join(domain, `/${arns.searchIndex}/${path}`))],
+    });
+  }
+  if (needs.streamProcessing) {
+    // AuditEvents of every change, one by one or in batches (core/audit/audit-log.ts).
+    statements.push({ actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'], resources: [arns.table] });
+    if (arns.searchDomain !== undefined) {
+      statements.push({ actions: ['es:ESHttpPost'], resources: [arns.join(arns.searchDomain, '/_bulk'), arns.join(arns.searchDomain, `/${arns.searchIndex}/_bulk`)] });
+    }
+    statements.push({ actions: ['sns:Publish'], resources: [...arns.topics] });
+    // An event source mapping's on-failure destination is written with the function's role.
+    statements.push({ actions: ['sqs:SendMessage'], resources: [arns.deadLetters] });
+  }
+  return statements;
+}

@@ -1,0 +1,59 @@
+/**
+ * What differs between stages, decided once from the stage name and the deploying shell's
+ * environment, as plain data so tests can check it (test/infra/stage.test.ts).
+ *
+ * - `FHIR_CMK=on|off`: a customer-managed KMS key for the table, the topics and the dead-letter
+ *   queue; always on in production.
+ * - `FHIR_THROTTLE_RATE`, `FHIR_THROTTLE_BURST`: the API stage's steady requests per second and
+ *   burst (defaults 500 and 1000; API Gateway's account quota is 10,000/5,000).
+ * - `FHIR_LOG_RETENTION`: how long function and access logs are kept (default 1 year in
+ *   production, 2 weeks elsewhere); one of SST's retention names, e.g. "6 months".
+ * - `FHIR_OAUTH_CALLBACK_URLS`: comma-separated redirect URIs of the user-login app client.
+ * - `FHIR_OIDC_ISSUERS`, `FHIR_TENANT_CLAIM`: passed to the authorizer (core/config.ts).
+ */
+export const PRODUCTION_STAGE = 'production';
+
+const RETENTIONS = ['1 week', '2 weeks', '1 month', '3 months', '6 months', '1 year', '13 months', '18 months', '2 years', '3 years', '5 years', '6 years', '7 years', '10 years'] as const;
+export type LogRetention = (typeof RETENTIONS)[number];
+
+export interface StageSettings {
+  readonly production: boolean;
+  /** Deletion protection and point-in-time recovery on the table, retained on removal. */
+  readonly protectData: boolean;
+  readonly customerManagedKey: boolean;
+  readonly throttle: { readonly rate: number; readonly burst: number };
+  readonly logRetention: LogRetention;
+  readonly callbackUrls: readonly string[];
+}
+
+export function stageSettings(stage: string, env: NodeJS.ProcessEnv): StageSettings {
+  const production = stage === PRODUCTION_STAGE;
+  const cmk = env.FHIR_CMK ?? 'off';
+  if (cmk !== 'on' && cmk !== 'off') {
+    throw new Error(`FHIR_CMK must be "on" or "off", got "${cmk}"`);
+  }
+  if (production && cmk === 'off' && env.FHIR_CMK !== undefined) {
+    throw new Error('FHIR_CMK=off is refused in production: its data is encrypted with its own key');
+  }
+  const logRetention = (env.FHIR_LOG_RETENTION ?? (production ? '1 year' : '2 weeks')) as LogRetention;
+  if (!RETENTIONS.includes(logRetention)) {
+    throw new Error(`FHIR_LOG_RETENTION must be one of ${RETENTIONS.join(', ')}; got "${logRetention}"`);
+  }
+  return {
+    production,
+    protectData: production,
+    customerManagedKey: production || cmk === 'on',
+    throttle: { rate: positive(env, 'FHIR_THROTTLE_RATE', 500), burst: positive(env, 'FHIR_THROTTLE_BURST', 1000) },
+    logRetention,
+    callbackUrls: (env.FHIR_OAUTH_CALLBACK_URLS ?? 'http://localhost:8080/callback').split(',').filter((url) => url !== ''),
+  };
+}
+
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  const value = raw === undefined ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  }
+  return value;
+}

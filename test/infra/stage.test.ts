@@ -1,0 +1,29 @@
+/** What production changes: protected data, its own key, longer logs; throttling as configured. */
+import { describe, expect, it } from 'vitest';
+import { stageSettings } from '../../infra/stage.js';
+
+describe('stageSettings', () => {
+  it('protects production data with deletion protection, point-in-time recovery and its own key', () => {
+    expect(stageSettings('production', {})).toMatchObject({ production: true, protectData: true, customerManagedKey: true, logRetention: '1 year' });
+  });
+
+  it('leaves other stages removable, with the AWS-managed keys unless FHIR_CMK=on', () => {
+    expect(stageSettings('dev', {})).toMatchObject({ production: false, protectData: false, customerManagedKey: false, logRetention: '2 weeks' });
+    expect(stageSettings('dev', { FHIR_CMK: 'on' }).customerManagedKey).toBe(true);
+  });
+
+  it('refuses to turn the key off in production', () => {
+    expect(() => stageSettings('production', { FHIR_CMK: 'off' })).toThrow(/production/);
+  });
+
+  it('throttles the stage at the configured rate and burst', () => {
+    expect(stageSettings('dev', {}).throttle).toEqual({ rate: 500, burst: 1000 });
+    expect(stageSettings('dev', { FHIR_THROTTLE_RATE: '50', FHIR_THROTTLE_BURST: '80' }).throttle).toEqual({ rate: 50, burst: 80 });
+    expect(() => stageSettings('dev', { FHIR_THROTTLE_RATE: '-1' })).toThrow(/FHIR_THROTTLE_RATE/);
+  });
+
+  it('keeps logs for an explicit, known retention', () => {
+    expect(stageSettings('dev', { FHIR_LOG_RETENTION: '6 months' }).logRetention).toBe('6 months');
+    expect(() => stageSettings('dev', { FHIR_LOG_RETENTION: 'forever' })).toThrow(/FHIR_LOG_RETENTION/);
+  });
+});
