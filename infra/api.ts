@@ -2,7 +2,7 @@ import { AUTHORIZER, type FunctionSpec, ROUTES } from '../functions/routes';
 import type { UserPool } from './auth';
 import { type DeployedArns, permissionsOf } from './permissions';
 import { searchEnvironment } from './search';
-import type { StageSettings } from './stage';
+import { passThrough, type StageSettings } from './stage';
 
 /** API Gateway keeps an authorizer's answer for a token this long (seconds). */
 const AUTHORIZER_CACHE_SECONDS = 300;
@@ -73,8 +73,9 @@ export function createApi(table: sst.aws.Dynamo, search: sst.aws.OpenSearch, aut
     name: 'FhirTokenAuthorizer',
     tokenFunction: functionArgs(AUTHORIZER, {
       FHIR_COGNITO_USER_POOL_ID: auth.pool.id,
-      FHIR_COGNITO_CLIENT_IDS: $interpolate`${auth.userLogin.id},${auth.backendService.id}`,
-      ...passThrough(['FHIR_OIDC_ISSUERS', 'FHIR_TENANT_CLAIM']),
+      // The stack's clients, and the backend clients an operator gave a tenant.
+      FHIR_COGNITO_CLIENT_IDS: $interpolate`${auth.userLogin.id},${auth.backendService.id}${Object.keys(settings.clientTenants).map((id) => `,${id}`).join('')}`,
+      ...passThrough(process.env, ['FHIR_OIDC_ISSUERS', 'FHIR_TENANT_CLAIM']),
     }),
     ttl: AUTHORIZER_CACHE_SECONDS,
     identitySource: 'method.request.header.Authorization',
@@ -89,7 +90,7 @@ export function createApi(table: sst.aws.Dynamo, search: sst.aws.OpenSearch, aut
     FHIR_BASE_URL: baseUrl,
     ...searchEnvironment(search),
     ...auth.oauthEnvironment,
-    ...passThrough(['FHIR_TENANT_CLAIM']),
+    ...passThrough(process.env, ['FHIR_TENANT_CLAIM']),
   };
   for (const route of ROUTES) {
     api.route(
@@ -107,9 +108,4 @@ export function createApi(table: sst.aws.Dynamo, search: sst.aws.OpenSearch, aut
     settings: { throttlingRateLimit: settings.throttle.rate, throttlingBurstLimit: settings.throttle.burst, metricsEnabled: true },
   });
   return { api, baseUrl };
-}
-
-/** Settings of the deploying shell that the functions read too (core/config.ts), when set. */
-function passThrough(names: string[]): Record<string, string> {
-  return Object.fromEntries(names.flatMap((name) => (process.env[name] ? [[name, process.env[name]!]] : [])));
 }

@@ -10,7 +10,12 @@
  *   production, 2 weeks elsewhere); one of SST's retention names, e.g. "6 months".
  * - `FHIR_OAUTH_CALLBACK_URLS`: comma-separated redirect URIs of the user-login app client.
  * - `FHIR_OIDC_ISSUERS`, `FHIR_TENANT_CLAIM`: passed to the authorizer (core/config.ts).
+ * - `FHIR_CLIENT_TENANTS`: JSON `{ "appClientId": "tenant" }`, the tenant of each backend client
+ *   of the user pool (functions/cognito-token-claims.ts); set after the first deployment names
+ *   the clients, then deploy again.
  */
+import { parseTenantId } from '../core/tenant';
+
 export const PRODUCTION_STAGE = 'production';
 
 const RETENTIONS = ['1 week', '2 weeks', '1 month', '3 months', '6 months', '1 year', '13 months', '18 months', '2 years', '3 years', '5 years', '6 years', '7 years', '10 years'] as const;
@@ -24,6 +29,8 @@ export interface StageSettings {
   readonly throttle: { readonly rate: number; readonly burst: number };
   readonly logRetention: LogRetention;
   readonly callbackUrls: readonly string[];
+  /** Backend app clients of the user pool and their tenants (`FHIR_CLIENT_TENANTS`). */
+  readonly clientTenants: Readonly<Record<string, string>>;
 }
 
 export function stageSettings(stage: string, env: NodeJS.ProcessEnv): StageSettings {
@@ -46,7 +53,35 @@ export function stageSettings(stage: string, env: NodeJS.ProcessEnv): StageSetti
     throttle: { rate: positive(env, 'FHIR_THROTTLE_RATE', 500), burst: positive(env, 'FHIR_THROTTLE_BURST', 1000) },
     logRetention,
     callbackUrls: (env.FHIR_OAUTH_CALLBACK_URLS ?? 'http://localhost:8080/callback').split(',').filter((url) => url !== ''),
+    clientTenants: clientTenants(env.FHIR_CLIENT_TENANTS),
   };
+}
+
+function isTenantId(value: unknown): boolean {
+  try {
+    parseTenantId(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function clientTenants(raw: string | undefined): Record<string, string> {
+  if (!raw) {
+    return {};
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    parsed = undefined;
+  }
+  const entries = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.entries(parsed) : [];
+  // Checked at deploy time rather than at a client's first token.
+  if (entries.length === 0 || !entries.every(([, tenant]) => isTenantId(tenant))) {
+    throw new Error(`FHIR_CLIENT_TENANTS must be a JSON object of app client ids to tenant ids, got ${raw}`);
+  }
+  return Object.fromEntries(entries) as Record<string, string>;
 }
 
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -56,4 +91,9 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
     throw new Error(`${name} must be a positive integer, got "${raw}"`);
   }
   return value;
+}
+
+/** The settings of the deploying shell that functions read too (core/config.ts), those that are set. */
+export function passThrough(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
+  return Object.fromEntries(names.flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
 }

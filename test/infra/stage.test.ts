@@ -26,4 +26,12 @@ describe('stageSettings', () => {
     expect(stageSettings('dev', { FHIR_LOG_RETENTION: '6 months' }).logRetention).toBe('6 months');
     expect(() => stageSettings('dev', { FHIR_LOG_RETENTION: 'forever' })).toThrow(/FHIR_LOG_RETENTION/);
   });
+
+  it('reads the backend clients\' tenants, refusing an unsafe tenant id at deploy time', () => {
+    expect(stageSettings('dev', { FHIR_CLIENT_TENANTS: '{"abc123":"clinic-1"}' }).clientTenants).toEqual({ abc123: 'clinic-1' });
+    expect(stageSettings('dev', {}).clientTenants).toEqual({});
+    for (const raw of ['{"abc":"a#b"}', '["clinic-1"]', '{"abc":7}', 'not json']) {
+      expect(() => stageSettings('dev', { FHIR_CLIENT_TENANTS: raw }), raw).toThrow(/FHIR_CLIENT_TENANTS/);
+    }
+  });
 });
