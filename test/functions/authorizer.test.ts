@@ -9,7 +9,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handler } from '../../functions/authorizer.js';
+import { loadAuthConfig } from '../../core/config.js';
+import { createVerifier, handler } from '../../functions/authorizer.js';
 import { base64url, issueToken, JWKS_PATH, LOCAL_AUDIENCE, LOCAL_ISSUER, localIssuerConfig, signingKey, signJwt, type TokenRequest } from '../../scripts/local/local-issuer.js';
 
 const TENANT_CLAIM = 'custom:tenant_id';
@@ -118,4 +119,10 @@ it('refuses a header that is not a bearer token', async () => {
   for (const header of ['', issueToken(key, request), `Basic ${issueToken(key, request)}`]) {
     await expect(handler({ type: 'TOKEN', authorizationToken: header, methodArn: METHOD_ARN })).rejects.toThrow(/^Unauthorized$/);
   }
+});
+
+it('verifies an OIDC issuer\'s tokens beside a configured Cognito pool, and refuses an issuer that is neither', async () => {
+  const verify = createVerifier(loadAuthConfig({ ...process.env, FHIR_COGNITO_USER_POOL_ID: 'eu-west-1_abcdef', FHIR_COGNITO_CLIENT_IDS: 'client-1' }));
+  await expect(verify(issueToken(key, request))).resolves.toMatchObject({ iss: LOCAL_ISSUER, sub: 'u-1' });
+  await expect(verify(withClaims({ iss: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_other' }))).rejects.toThrow();
 });
