@@ -18,10 +18,10 @@ const CHECKED_DIRS = ['core', 'functions', 'scripts'];
  * none of them (the router, the wiring, whatever is newer) is the top layer, above them all.
  */
 const CORE_LAYERS: readonly (readonly string[])[] = [
-  ['core/errors.ts', 'core/tenant.ts', 'core/config.ts'],
+  ['core/errors.ts', 'core/tenant.ts', 'core/config.ts', 'core/map-limited.ts'],
   ['core/r4/'],
   ['core/storage/'],
-  ['core/search/', 'core/audit/', 'core/events/'],
+  ['core/search/', 'core/audit/', 'core/events/', 'core/auth/'],
   ['core/fhir/'],
   ['core/stream/'],
 ];

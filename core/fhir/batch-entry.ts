@@ -77,6 +77,11 @@ export interface BundleProcessing {
   /** The request that carried the Bundle: its base URL and `Prefer` apply to every entry. */
   readonly request: FhirRequest;
   readonly dispatch: (request: FhirRequest) => Promise<FhirResponse>;
+  /**
+   * Checks a transaction entry's scopes, 403 when they do not allow it, and returns the patient
+   * compartment it is confined to (`FhirContext.confinedTo`). Batch entries are checked by `dispatch`.
+   */
+  readonly authorizeEntry: (request: FhirRequest) => string | undefined;
   /** Page sizes for checking a transaction's searches before it writes. */
   readonly searchLimits: { readonly defaultCount: number; readonly maxCount: number };
   /** Told of each entry's error that is not a FhirError, which its entry reports only as a 500. */

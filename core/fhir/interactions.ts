@@ -14,6 +14,7 @@ import type { TenantId } from '../tenant.js';
 import { isResourceType } from '../r4/definitions.js';
 import { newResourceId, parseId, parseVersionId } from '../r4/ids.js';
 import { assertWellFormedJson } from './input-gate.js';
+import { compartmentPatients } from '../r4/compartment.js';
 import { assertValidResource, validateResource } from './validation.js';
 
 export interface FhirContext {
@@ -23,6 +24,29 @@ export interface FhirContext {
   readonly tenant: TenantId;
   /** The authenticated caller, recorded on every version it writes (audit's "who"). */
   readonly principal?: string;
+  /**
+   * The patient compartment a `patient/` scope confines the caller to: a resource outside it is
+   * 403 to read or change, and is left out of lists. Undefined: no confinement.
+   */
+  readonly confinedTo?: string;
+}
+
+/** Whether the caller may see or change `resource`: always, unless confined to a patient's compartment it is not in. */
+export function withinConfinement(context: Pick<FhirContext, 'confinedTo'>, resource: Resource): boolean {
+  const patient = context.confinedTo;
+  return patient === undefined || compartmentPatients(resource).includes(patient);
+}
+
+/** 403 when `resource` lies outside the caller's confinement. */
+export function assertWithinConfinement(context: Pick<FhirContext, 'confinedTo'>, resource: Resource | undefined): void {
+  if (resource && !withinConfinement(context, resource)) {
+    throw FhirError.forbidden(`${resource.resourceType}/${resource.id ?? '(new)'} is outside the patient compartment this token is limited to (Patient/${context.confinedTo})`);
+  }
+}
+
+/** What to presume of the current state: nothing when a confinement must look at the stored resource. */
+function presumption(context: FhirContext, presume: 'absent' | 'ifMatch' | undefined): 'absent' | 'ifMatch' | undefined {
+  return presume === 'ifMatch' && context.confinedTo !== undefined ? undefined : presume;
 }
 
 export interface SearchRequest {
@@ -105,6 +129,7 @@ export async function createResource(context: FhirContext, resourceType: string 
   const type = assertResourceType(resourceType);
   const resource = resourceToCreate(type, body);
   assertValidResource(resource);
+  assertWithinConfinement(context, resource);
   const key = { tenant: context.tenant, resourceType: type, id: resource.id };
   const result = await context.repository.write(key, { presume: 'absent', author: context.principal }, (current) => {
     if (current) {
@@ -124,6 +149,7 @@ export async function readResource(context: FhirContext, resourceType: string | 
   if (current.deleted) {
     throw FhirError.gone(`${describe(key)} was deleted (version ${current.version})`);
   }
+  assertWithinConfinement(context, current.resource);
   return current;
 }
 
@@ -137,6 +163,7 @@ export async function vreadResource(context: FhirContext, resourceType: string |
   if (stored.deleted) {
     throw FhirError.gone(`${describe(key)} version ${version} is a deletion`);
   }
+  assertWithinConfinement(context, stored.resource);
   return stored;
 }
 
@@ -151,8 +178,11 @@ export async function updateResource(
   const key = resourceKey(context, resourceType, id);
   const resource = resourceToUpdate(key, body);
   assertValidResource(resource);
-  const result = await context.repository.write(key, { ifMatch, presume: ifMatch === undefined ? undefined : 'ifMatch', author: context.principal }, (current) => {
+  assertWithinConfinement(context, resource);
+  const presume = presumption(context, ifMatch === undefined ? undefined : 'ifMatch');
+  const result = await context.repository.write(key, { ifMatch, presume, author: context.principal }, (current) => {
     assertIfMatch(key, current, ifMatch);
+    assertWithinConfinement(context, current?.resource);
     return { kind: 'write', method: 'PUT', resource };
   });
   return { version: result.version as ResourceVersion, created: !result.previous || result.previous.deleted };
@@ -168,8 +198,11 @@ export async function patchResource(
   const key = resourceKey(context, resourceType, id);
   const operations = parseJsonPatch(body);
   const result = await context.repository.write(key, { ifMatch, author: context.principal }, (current) => {
-    const patched = patchedResource(key, requireLive(key, current), operations);
+    const live = requireLive(key, current);
+    assertWithinConfinement(context, live);
+    const patched = patchedResource(key, live, operations);
     assertValidResource(patched);
+    assertWithinConfinement(context, patched);
     return { kind: 'write', method: 'PATCH', resource: patched };
   });
   return result.version as ResourceVersion;
@@ -245,10 +278,12 @@ function ownPathExists(document: unknown, tokens: readonly string[]): boolean {
 /** Deletes by writing a deletion version. Deleting a deleted resource changes nothing. */
 export async function deleteResource(context: FhirContext, resourceType: string | undefined, id: string | undefined, ifMatch: number | undefined): Promise<WriteResult> {
   const key = resourceKey(context, resourceType, id);
-  return context.repository.write(key, { ifMatch, presume: ifMatch === undefined ? undefined : 'ifMatch', author: context.principal }, (current) => {
+  const presume = presumption(context, ifMatch === undefined ? undefined : 'ifMatch');
+  return context.repository.write(key, { ifMatch, presume, author: context.principal }, (current) => {
     if (!current) {
       throw FhirError.notFound(`${describe(key)} not found`);
     }
+    assertWithinConfinement(context, current.resource);
     return current.deleted ? { kind: 'unchanged', result: current } : { kind: 'write', method: 'DELETE' };
   });
 }
@@ -259,11 +294,20 @@ export async function instanceHistory(context: FhirContext, resourceType: string
   if (history.items.length === 0 && !page.cursor && !page.since) {
     throw FhirError.notFound(`${describe(key)} not found`);
   }
-  return history;
+  const current = history.items[0]?.resource;
+  if (!page.cursor && !page.since && current) {
+    assertWithinConfinement(context, current);
+  }
+  return confinedPage(context, history);
 }
 
 export async function typeHistory(context: FhirContext, resourceType: string | undefined, page: PageRequest): Promise<Page<ResourceVersion>> {
-  return context.repository.typeHistory(context.tenant, assertResourceType(resourceType), page);
+  return confinedPage(context, await context.repository.typeHistory(context.tenant, assertResourceType(resourceType), page));
+}
+
+/** The versions the caller may see: under a confinement, those whose content lies inside it (a deletion shows none). */
+function confinedPage(context: FhirContext, page: Page<ResourceVersion>): Page<ResourceVersion> {
+  return context.confinedTo === undefined ? page : { ...page, items: page.items.filter((version) => version.resource !== undefined && withinConfinement(context, version.resource)) };
 }
 
 /**

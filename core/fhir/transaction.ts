@@ -25,6 +25,7 @@ import { conditionalUpdateId, findMatches, matchesInProcess, parseConditionalUrl
 import { newResourceId } from '../r4/ids.js';
 import {
   assertIfMatch,
+  assertWithinConfinement,
   describe,
   type FhirContext,
   parseSearchRequest,
@@ -66,6 +67,9 @@ export async function processTransaction(context: FhirContext, entries: readonly
       throw atEntry(FhirError.of(400, 'not-supported', `${entry.target.interaction} is not supported in a transaction; use a batch`), entry);
     }
   }
+  // Every entry's scopes before anything is read; one confined entry confines the whole transaction.
+  const confinedTo = entries.map((entry) => withEntrySync(entry, () => processing.authorizeEntry(entry.request))).find((patient) => patient !== undefined);
+  context = confinedTo === undefined ? context : { ...context, confinedTo };
   const reads = entries.filter((entry): entry is GetEntry => entry.method === 'GET');
   checkSearches(reads, processing.searchLimits);
   const targets = await resolveTargets(context, entries.filter((entry): entry is WriteEntry => entry.method !== 'GET'));
@@ -83,8 +87,17 @@ export async function processTransaction(context: FhirContext, entries: readonly
     writeTargets.flatMap((target, i) => withEntrySync(target.entry, () => plan(target, states[i], fullUrls))),
   );
   for (const write of planned) {
-    if (write.content) {
-      withEntrySync(write.target.entry, () => assertValidResource(write.content));
+    withEntrySync(write.target.entry, () => {
+      if (write.content) {
+        assertValidResource(write.content);
+      }
+      assertWithinConfinement(context, write.content);
+      assertWithinConfinement(context, write.state.kind === 'present' ? write.state.current.resource : undefined);
+    });
+  }
+  for (const target of targets) {
+    if (target.kind === 'existing') {
+      withEntrySync(target.entry, () => assertWithinConfinement(context, target.resource));
     }
   }
 

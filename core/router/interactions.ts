@@ -3,7 +3,7 @@
  * parts, call core/fhir, and build the response with core/fhir/response.ts. Transport-neutral:
  * the same function answers an HTTP request and a Bundle entry.
  */
-import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { AuditedInteraction } from '../audit/audit-event.js';
 import type { RuntimeConfig } from '../config.js';
 import { FhirError, issue } from '../errors.js';
@@ -17,13 +17,16 @@ import {
   instanceHistory,
   patchResource,
   readResource,
-  searchResources,
+  parseSearchRequest,
   typeHistory,
   updateResource,
   validateOperation,
   vreadResource,
+  withinConfinement,
 } from '../fhir/interactions.js';
-import { type FhirRequest, formBody, historyPageOf, ifMatchOf, mergeParameters, patchBody, resourceBody } from '../fhir/request.js';
+import type { Identity } from '../auth/identity.js';
+import { authorizeLinkedTypes, visibleIncludes } from './access.js';
+import { type FhirRequest, formBody, historyPageOf, ifMatchOf, mergeParameters, patchBody, type QueryParameters, resourceBody } from '../fhir/request.js';
 import { type FhirResponse, okResponse, pageLinks, resourceResponse, writeResponse } from '../fhir/response.js';
 import { historyBundle, searchsetBundle, versionReference } from '../fhir/result-bundles.js';
 import type { Interaction, RouteParams } from '../fhir/routes.js';
@@ -33,6 +36,8 @@ import { subset } from '../search/summary.js';
 /** What an interaction works with, for one request. */
 export interface Exchange {
   readonly context: FhirContext;
+  /** Who is calling: its scopes decide what searches may look into and which includes it sees. */
+  readonly identity: Identity;
   readonly config: RuntimeConfig;
   /** The engine searches answer with (OpenSearch behind the router when configured); conditional operations use `context.searchEngine`. */
   readonly search: SearchEngine;
@@ -40,6 +45,8 @@ export interface Exchange {
   readonly accessed: string[];
   /** Dispatches a Bundle entry through the router, as the same request over HTTP would be. */
   readonly dispatch: (request: FhirRequest) => Promise<FhirResponse>;
+  /** Checks a transaction entry's scopes (403) and returns the patient it is confined to, as `dispatch` does for a batch entry. */
+  readonly authorizeEntry: (request: FhirRequest) => string | undefined;
   /** Told of an error that is not a FhirError (a bug or an outage), which the caller sees only as a 500. */
   readonly onUnexpectedError: (error: unknown) => void;
 }
@@ -108,11 +115,12 @@ export const INTERACTIONS: Record<Exclude<Interaction, 'capabilities'>, Interact
     }
     return okResponse(await validateOperation(context, type, id, resourceBody(request, config.maxRequestBytes)));
   },
-  batch: async (request, _params, { context, config, dispatch, onUnexpectedError }) =>
+  batch: async (request, _params, { context, config, dispatch, authorizeEntry, onUnexpectedError }) =>
     okResponse(
       await processBundle(context, resourceBody(request, config.maxRequestBytes), {
         request,
         dispatch,
+        authorizeEntry,
         searchLimits: { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize },
         onUnexpectedError,
       }),
@@ -133,6 +141,21 @@ export const AUDITED: Partial<Record<Interaction, AuditedInteraction>> = {
   'search-system': 'search-system',
 };
 
+/** The name of every other interaction in the AuditEvent of a refusal (401, 403): a refused write never reaches the stream. */
+export const AUDITED_WHEN_REFUSED: Record<Exclude<Interaction, keyof typeof AUDITED>, AuditedInteraction> = {
+  capabilities: 'operation',
+  create: 'create',
+  update: 'update',
+  'conditional-update': 'update',
+  patch: 'patch',
+  'conditional-patch': 'patch',
+  delete: 'delete',
+  'conditional-delete': 'delete',
+  validate: 'operation',
+  batch: 'batch',
+  'unknown-operation': 'operation',
+};
+
 export function capabilities(request: FhirRequest): FhirResponse {
   return okResponse(capabilityStatement(request.baseUrl));
 }
@@ -147,21 +170,47 @@ async function history(request: FhirRequest, { config, accessed }: Exchange, rea
 }
 
 /**
+ * The search a `patient/` scope confines to its patient: the type searched within the patient's
+ * compartment, and Patient search narrowed to the patient itself (a Patient is in its own
+ * compartment by identity, which no compartment parameter expresses).
+ */
+function confinedSearch(
+  patient: string | undefined,
+  target: { resourceType?: string; compartment?: { resourceType: string; id: string } },
+  parameters: QueryParameters,
+): { resourceType?: string; compartment?: { resourceType: string; id: string }; parameters: QueryParameters } {
+  if (patient === undefined) {
+    return { ...target, parameters };
+  }
+  if (target.compartment && (target.compartment.resourceType !== 'Patient' || target.compartment.id !== patient)) {
+    throw FhirError.forbidden(`This token is limited to the compartment of Patient/${patient}`);
+  }
+  if (target.resourceType === undefined) {
+    throw FhirError.forbidden(`This token is limited to the compartment of Patient/${patient}: search one type at a time (Patient/${patient}/[type])`);
+  }
+  if (target.resourceType === 'Patient') {
+    return { resourceType: 'Patient', parameters: mergeParameters(parameters, { _id: [patient] }) };
+  }
+  return { resourceType: target.resourceType, compartment: { resourceType: 'Patient', id: patient }, parameters };
+}
+
+/**
  * Type, compartment and system search. Unsupported parameters follow `Prefer: handling`:
  * strict → 400; lenient (default) → ignored, reported in an OperationOutcome entry and left out
  * of the links.
  */
 async function search(
   request: FhirRequest,
-  { context, config, search: engine, accessed }: Exchange,
+  { context, config, search: engine, accessed, identity }: Exchange,
   target: { resourceType?: string; compartment?: { resourceType: string; id: string } },
 ): Promise<FhirResponse> {
   const parameters = request.method === 'POST' ? mergeParameters(request.query, formBody(request, config.maxRequestBytes)) : request.query;
-  const { query, result } = await searchResources(
-    context,
-    { ...target, parameters, strict: request.prefer.handling === 'strict', defaultCount: config.defaultPageSize, maxCount: config.maxPageSize },
-    engine,
-  );
+  const confined = confinedSearch(context.confinedTo, target, parameters);
+  const query = parseSearchRequest({ ...confined, strict: request.prefer.handling === 'strict', defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
+  authorizeLinkedTypes(identity, query);
+  const found = await engine.search(context.tenant, query);
+  const within = (resource: Resource) => withinConfinement(context, resource);
+  const result = { ...found, matches: found.matches.filter(within), included: visibleIncludes(identity, found.included, within) };
   accessed.push(...[...result.matches, ...result.included].map((resource) => `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`));
   const ignored = new Set(query.ignored.map((entry) => entry.name));
   const outcome: OperationOutcome | undefined =

@@ -5,8 +5,9 @@
  * audited here, so a cross-cutting rule (audit, engine choice, and access policy) holds for
  * both transports alike.
  *
- * Reads of patient data (read, vread, search, history — also inside Bundles) are audited before
- * the response leaves: reads change nothing in the table, so the stream cannot audit them. The
+ * Reads of patient data (read, vread, search, history — also inside Bundles) and every refusal
+ * (401, 403) are audited before the response leaves: they change nothing in the table, so the
+ * stream cannot audit them. The
  * AuditEvents of one request are stored together at its end; if they cannot be stored the
  * caller gets 503 and not the data: an access that leaves no trace must not happen.
  */
@@ -21,7 +22,8 @@ import { errorResponse, type FhirResponse } from '../fhir/response.js';
 import { type Interaction, matchRoute, type RouteMatch } from '../fhir/routes.js';
 import type { SearchEngine } from '../search/engine.js';
 import type { ResourceRepository } from '../storage/repository.js';
-import { AUDITED, capabilities, type Exchange, INTERACTIONS } from './interactions.js';
+import { accessesOf, authorizeAll } from './access.js';
+import { AUDITED, AUDITED_WHEN_REFUSED, capabilities, type Exchange, INTERACTIONS } from './interactions.js';
 
 /** Who is calling: the transport's verified identity, and where from (for the audit record). */
 export interface Caller {
@@ -94,21 +96,32 @@ export class FhirRouter {
 
   private async dispatch(request: FhirRequest, match: RouteMatch, caller: Caller, audits: AuditEvent[]): Promise<FhirResponse> {
     const { interaction } = match.route;
-    const exchange: Exchange = {
-      context: { repository: this.components.repository, searchEngine: this.components.tableSearch, tenant: caller.identity.tenant, principal: caller.identity.subject },
-      config: this.components.config,
-      search: this.components.search,
-      accessed: [],
-      dispatch: (entry) => this.dispatchEntry(entry, caller, audits),
-      onUnexpectedError: (error) => this.options.onUnexpectedError?.(error, request),
-    };
+    const accessed: string[] = [];
     let response: FhirResponse;
     try {
+      const confinedTo = authorizeAll(caller.identity, accessesOf(request, match));
+      const exchange: Exchange = {
+        context: {
+          repository: this.components.repository,
+          searchEngine: this.components.tableSearch,
+          tenant: caller.identity.tenant,
+          principal: caller.identity.subject,
+          confinedTo,
+        },
+        identity: caller.identity,
+        config: this.components.config,
+        search: this.components.search,
+        accessed,
+        dispatch: (entry) => this.dispatchEntry(entry, caller, audits),
+        authorizeEntry: (entry) => authorizeAll(caller.identity, accessesOf(entry, matchRoute(entry.method, entry.path))),
+        onUnexpectedError: (error) => this.options.onUnexpectedError?.(error, request),
+      };
       response = interaction === 'capabilities' ? capabilities(request) : await INTERACTIONS[interaction](request, match.params, exchange);
     } catch (error) {
       response = this.failed(error, request);
     }
-    const audited = AUDITED[interaction];
+    const refused = response.status === 401 || response.status === 403;
+    const audited = AUDITED[interaction] ?? (refused ? AUDITED_WHEN_REFUSED[interaction as keyof typeof AUDITED_WHEN_REFUSED] : undefined);
     if (audited) {
       const query = audited.startsWith('search') || audited.startsWith('history') ? requestTarget(request) : undefined;
       audits.push(
@@ -119,7 +132,7 @@ export class FhirRouter {
           recorded: new Date().toISOString(),
           status: response.status,
           principal: caller.identity.subject,
-          entities: exchange.accessed.length > 0 || query ? exchange.accessed : [request.path],
+          entities: accessed.length > 0 || query ? accessed : [request.path],
           query,
           sourceAddress: caller.sourceAddress,
         }),

@@ -92,9 +92,9 @@ describe('routing like API Gateway REST', () => {
     expect(onMetadata.status).toBe(405);
     expect(onMetadata.headers.get('allow')).toBe('GET');
     expect(onMetadata.json).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'not-supported' }] });
-    const onType = await api.request('PATCH', '/Patient');
-    expect(onType.status).toBe(405);
-    expect(onType.headers.get('allow')).toBe('GET, POST, PUT, DELETE');
+    const onHistory = await api.request('DELETE', '/Patient/_history');
+    expect(onHistory.status).toBe(405);
+    expect(onHistory.headers.get('allow')).toBe('GET');
     expect(invocations).toHaveLength(before);
   });
 

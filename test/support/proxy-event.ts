@@ -19,6 +19,8 @@ export interface ProxyRequest {
   readonly body?: unknown;
   readonly headers?: Record<string, string>;
   readonly tenant: string;
+  /** The Lambda authorizer's context API Gateway hands the handler (JWT mode). */
+  readonly authorizer?: Record<string, string>;
 }
 
 export interface ProxyResponse {
@@ -56,6 +58,6 @@ function proxyEvent(request: ProxyRequest): APIGatewayProxyEvent {
     stageVariables: null,
     body,
     isBase64Encoded: false,
-    requestContext: { path: request.path, httpMethod: request.method, identity: { sourceIp: '127.0.0.1' } } as APIGatewayProxyEvent['requestContext'],
+    requestContext: { path: request.path, httpMethod: request.method, identity: { sourceIp: '127.0.0.1' }, authorizer: request.authorizer ?? null } as APIGatewayProxyEvent['requestContext'],
   };
 }
