@@ -13,8 +13,9 @@
  *   audit partitions, which is all a reader may write;
  * - searches query OpenSearch through `_msearch` (and `_search`, `_count`, `_mget` on the index);
  *   only the stream processor writes to it, through `_bulk`;
- * - the stream processor publishes to the topics (sns:Publish only) and its failures go to the
- *   dead-letter queue.
+ * - the stream processor writes AuditEvents (PutItem, BatchWriteItem), sweeps the abandoned
+ *   transactions of the tenants it sees (reads and writes, as a writer), publishes to the topics
+ *   (sns:Publish only), and its failures go to the dead-letter queue.
  * No function may Scan (only the operator's reindex does, with the operator's credentials), and
  * none gets table-level actions (CreateTable, DeleteTable, UpdateTable, …).
  */
@@ -65,7 +66,7 @@ export const FUNCTION_NEEDS: Readonly<Record<string, Needs>> = {
   [FUNCTIONS.delete.module]: { ...READER, tableWrites: true },
   // Batch entries may be any interaction, searches included.
   [FUNCTIONS.bundle.module]: { ...READER, tableWrites: true, searchQueries: true },
-  [STREAM_PROCESSOR.module]: { streamProcessing: true },
+  [STREAM_PROCESSOR.module]: { tableReads: true, tableWrites: true, streamProcessing: true },
 };
 
 const TABLE_READS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
@@ -104,8 +105,8 @@ export function functionStatements<R>(module: string, arns: StackArns<R>): State
     });
   }
   if (needs.streamProcessing) {
-    // AuditEvents of every change, one by one or in batches (core/audit/audit-log.ts).
-    statements.push({ actions: ['dynamodb:PutItem', 'dynamodb:BatchWriteItem'], resources: [arns.table] });
+    // AuditEvents of every change in batches (core/audit/audit-log.ts recordMany).
+    statements.push({ actions: ['dynamodb:BatchWriteItem'], resources: [arns.table] });
     if (arns.searchDomain !== undefined) {
       statements.push({ actions: ['es:ESHttpPost'], resources: [arns.join(arns.searchDomain, '/_bulk'), arns.join(arns.searchDomain, `/${arns.searchIndex}/_bulk`)] });
     }

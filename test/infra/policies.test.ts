@@ -69,7 +69,7 @@ describe('readers', () => {
 });
 
 describe('writers', () => {
-  it.each([FUNCTIONS.create.module, FUNCTIONS.update.module, FUNCTIONS.patch.module, FUNCTIONS.delete.module, FUNCTIONS.bundle.module])('%s writes items, conditionally, on the table only', (module) => {
+  it.each([FUNCTIONS.create.module, FUNCTIONS.update.module, FUNCTIONS.patch.module, FUNCTIONS.delete.module, FUNCTIONS.bundle.module, STREAM_PROCESSOR.module])('%s writes items, conditionally, on the table only', (module) => {
     const writes = statementsOf(module).find((statement) => statement.actions.includes('dynamodb:UpdateItem'))!;
     expect(writes).toEqual({ actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'], resources: [TABLE] });
   });
@@ -97,6 +97,11 @@ describe('OpenSearch', () => {
 });
 
 describe('the stream processor', () => {
+  it('writes audit records in batches, and no other function batch-writes', () => {
+    const batchWriters = MODULES.filter((module) => actionsOf(module).has('dynamodb:BatchWriteItem'));
+    expect(batchWriters).toEqual([STREAM_PROCESSOR.module]);
+  });
+
   it('may only publish to the topics and send its failures to the dead-letter queue', () => {
     const statements = statementsOf(STREAM_PROCESSOR.module);
     expect(statements.filter((statement) => statement.actions.some((action) => action.startsWith('sns:')))).toEqual([{ actions: ['sns:Publish'], resources: arns.topics }]);
