@@ -126,3 +126,30 @@ it('verifies an OIDC issuer\'s tokens beside a configured Cognito pool, and refu
   await expect(verify(issueToken(key, request))).resolves.toMatchObject({ iss: LOCAL_ISSUER, sub: 'u-1' });
   await expect(verify(withClaims({ iss: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_other' }))).rejects.toThrow();
 });
+
+describe('issuer configuration', () => {
+  const issuers = (value: unknown) => loadAuthConfig({ FHIR_OIDC_ISSUERS: JSON.stringify(value) }).oidcIssuers;
+
+  it('accepts several issuers, an audience as a string or a list', () => {
+    expect(
+      issuers([
+        { issuer: 'https://idp.example/realms/a', jwksUri: 'https://idp.example/realms/a/certs', audience: 'fhir' },
+        { issuer: 'https://login.example', jwksUri: 'https://login.example/keys', audience: ['fhir', 'fhir-2'] },
+      ]).map((issuer) => issuer.audience),
+    ).toEqual([['fhir'], ['fhir', 'fhir-2']]);
+  });
+
+  it.each([
+    ['keys over plain HTTP from another host', [{ issuer: 'https://idp.example', jwksUri: 'http://idp.example/keys', audience: 'fhir' }]],
+    ['no audience', [{ issuer: 'https://idp.example', jwksUri: 'https://idp.example/keys' }]],
+    ['an empty audience list', [{ issuer: 'https://idp.example', jwksUri: 'https://idp.example/keys', audience: [] }]],
+    ['no issuer', [{ jwksUri: 'https://idp.example/keys', audience: 'fhir' }]],
+    ['an object instead of a list', { issuer: 'https://idp.example', jwksUri: 'https://idp.example/keys', audience: 'fhir' }],
+  ])('refuses %s', (_why, value) => {
+    expect(() => issuers(value)).toThrow(/FHIR_OIDC_ISSUERS/);
+  });
+
+  it('refuses a Cognito pool without the app clients it may issue for', () => {
+    expect(() => loadAuthConfig({ FHIR_COGNITO_USER_POOL_ID: 'eu-west-1_abc' })).toThrow(/FHIR_COGNITO_CLIENT_IDS/);
+  });
+});
