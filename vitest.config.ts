@@ -13,6 +13,7 @@ const UNIT = [
   'test/core/fhir/batch-entry.test.ts',
   'test/core/fhir/conditional.test.ts',
   'test/core/fhir/input-gate.test.ts',
+  'test/core/fhir/routes.test.ts',
   'test/core/fhir/validation.test.ts',
   'test/core/r4/*.test.ts',
   'test/core/search/opensearch/criteria.test.ts',

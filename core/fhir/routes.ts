@@ -7,7 +7,8 @@
  *
  * Pattern segments: a literal (`_history`, `$validate`), `{type}`, `{id}`, `{vid}`,
  * `{compartmentType}`, or `{operation}` (any `$name`). The most specific pattern wins: a
- * literal beats a variable, so `Patient/_history` is type history, not a read of id `_history`.
+ * literal beats a variable, so `Patient/_history` is type history, not a read of id `_history`,
+ * and `DELETE /metadata` is 405, not a conditional delete of a type called `metadata`.
  */
 import { FhirError } from '../errors.js';
 import type { FhirMethod } from './request.js';
@@ -104,8 +105,9 @@ function binds(variable: keyof RouteParams, segment: string): boolean {
  */
 export function matchRoute(method: FhirMethod, path: string): RouteMatch {
   const segments = splitPath(path);
-  let best: { route: FhirRoute; params: Record<string, string>; literals: number } | undefined;
-  let otherMethods = false;
+  // Of the patterns this path fits, the most specific decide; a method they lack is 405.
+  let fitting: { route: FhirRoute; params: Record<string, string> }[] = [];
+  let mostLiterals = -1;
   for (const { route, segments: pattern } of COMPILED) {
     if (pattern.length !== segments.length) {
       continue;
@@ -120,20 +122,21 @@ export function matchRoute(method: FhirMethod, path: string): RouteMatch {
       params[part.variable] = segments[index];
       return binds(part.variable, segments[index]);
     });
-    if (!fits) {
+    if (!fits || literals < mostLiterals) {
       continue;
     }
-    if (route.method !== method) {
-      otherMethods = true;
-    } else if (!best || literals > best.literals) {
-      best = { route, params, literals };
+    if (literals > mostLiterals) {
+      fitting = [];
+      mostLiterals = literals;
     }
+    fitting.push({ route, params });
   }
+  const best = fitting.find(({ route }) => route.method === method);
   if (best) {
-    return { route: best.route, params: best.params };
+    return best;
   }
   const shown = `${method} /${path.slice(0, 100)}`;
-  throw otherMethods ? FhirError.methodNotAllowed(`${shown}: method not allowed on this path`) : FhirError.notFound(`${shown}: no such FHIR interaction`);
+  throw fitting.length > 0 ? FhirError.methodNotAllowed(`${shown}: method not allowed on this path`) : FhirError.notFound(`${shown}: no such FHIR interaction`);
 }
 
 function splitPath(path: string): string[] {
