@@ -19,7 +19,7 @@ const UNIT = [
   'test/core/search/opensearch/criteria.test.ts',
   'test/core/search/opensearch/dsl.test.ts',
   'test/core/search/parse.test.ts',
-  'test/functions/authorizer.test.ts',
+  'test/functions/authorizer*.test.ts',
   'test/functions/tenant.test.ts',
   'test/infra/*.test.ts',
   'test/scripts/http-server.test.ts',

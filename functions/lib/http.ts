@@ -99,15 +99,18 @@ function baseUrlOf(event: APIGatewayProxyEvent, config: RuntimeConfig): string {
   return `${proto}://${host}${prefix}`;
 }
 
-/** The response as API Gateway returns it: the resource, else the outcome, as the body. */
+/** The response as API Gateway returns it: the resource, else the outcome, else a plain JSON body (a manifest), as the body. */
 export function proxyResultOf(response: FhirResponse): APIGatewayProxyResult {
-  const body = response.resource ?? response.outcome;
+  const body = response.resource ?? response.outcome ?? response.json;
   return {
     statusCode: response.status,
     headers: {
-      ...(body ? { 'Content-Type': `${FHIR_JSON}; charset=utf-8` } : {}),
+      ...(body ? { 'Content-Type': `${body === response.json ? 'application/json' : FHIR_JSON}; charset=utf-8` } : {}),
+      ...response.headers,
       ...(response.version ? { ETag: weakEtag(response.version.version), 'Last-Modified': new Date(response.version.lastUpdated).toUTCString() } : {}),
       ...(response.location ? { Location: response.location } : {}),
+      // RFC 6750: a 401 names the scheme to authenticate with.
+      ...(response.status === 401 ? { 'WWW-Authenticate': 'Bearer' } : {}),
     },
     body: body ? JSON.stringify(body) : '',
   };
