@@ -4,13 +4,17 @@
  * handlers, the local runtime, scripts and benches all build them here, once per process, each
  * part only when first used.
  *
- * The OpenSearch and SNS clients are passed in, not imported: a handler that never searches or
- * publishes (read, create, …) then does not carry them in its bundle, which keeps its cold
- * start small.
+ * The OpenSearch, SNS, S3 and SQS clients are passed in, not imported: a handler that never
+ * searches, publishes or exports (read, create, …) then does not carry them in its bundle, which
+ * keeps its cold start small.
  */
 import type { Client } from '@opensearch-project/opensearch';
 import { AuditLog } from './audit/audit-log.js';
-import type { OpenSearchConfig, RuntimeConfig } from './config.js';
+import type { ExportConfig, OpenSearchConfig, RuntimeConfig } from './config.js';
+import type { ExportFiles, ExportQueue } from './export/drivers.js';
+import { BulkExports } from './export/exports.js';
+import { ExportJobs } from './export/jobs.js';
+import { ExportWorker } from './export/worker.js';
 import type { EventPublisher } from './events/publisher.js';
 import { DynamoSearchEngine } from './search/dynamodb/engine.js';
 import type { SearchEngine } from './search/engine.js';
@@ -25,6 +29,10 @@ import { StreamProcessor } from './stream/processor.js';
 export interface Drivers {
   readonly openSearchClient?: (config: OpenSearchConfig, region: string) => Client;
   readonly eventPublisher?: (config: RuntimeConfig) => EventPublisher;
+  /** Bulk export files (S3): the export status/cancel function and the export worker. */
+  readonly exportFiles?: (config: ExportConfig, region: string) => ExportFiles;
+  /** Bulk export work queue (SQS): the functions `$export` kick-offs reach, and the export worker. */
+  readonly exportQueue?: (config: ExportConfig, region: string) => ExportQueue;
 }
 
 export class Components {
@@ -63,12 +71,19 @@ export class Components {
     });
   }
 
+  /** The OpenSearch engine alone, when available. */
+  get indexSearch(): SearchEngine | undefined {
+    return this.once('indexSearch', () => {
+      const client = this.openSearch;
+      return client && this.config.openSearch ? new OpenSearchEngine(client, this.config.openSearch.index) : undefined;
+    });
+  }
+
   /** The engine searches answer with: OpenSearch behind the router when available (core/search/router.ts), else the table. */
   get search(): SearchEngine {
     return this.once('search', () => {
-      const client = this.openSearch;
-      const index = this.config.openSearch;
-      return client && index ? new RoutedSearchEngine(this.tableSearch, new OpenSearchEngine(client, index.index)) : this.tableSearch;
+      const index = this.indexSearch;
+      return index ? new RoutedSearchEngine(this.tableSearch, index) : this.tableSearch;
     });
   }
 
@@ -81,6 +96,47 @@ export class Components {
 
   get auditLog(): AuditLog {
     return this.once('auditLog', () => new AuditLog(this.documents, this.config.tableName));
+  }
+
+  get exportJobs(): ExportJobs {
+    return this.once('exportJobs', () => new ExportJobs(this.documents, this.config.tableName));
+  }
+
+  /** `$export` kick-off, status and cancel; 501 where no export is configured. */
+  get exports(): BulkExports {
+    return this.once('exports', () => new BulkExports({
+      repository: this.repository,
+      jobs: this.exportJobs,
+      config: this.config.export,
+      queue: (config) => this.exportDriver('exportQueue', config),
+      files: (config) => this.exportDriver('exportFiles', config),
+    }));
+  }
+
+  get exportWorker(): ExportWorker {
+    return this.once('exportWorker', () => {
+      const config = this.config.export;
+      if (!config) {
+        throw new Error('The export worker needs FHIR_EXPORT_BUCKET and FHIR_EXPORT_QUEUE_URL');
+      }
+      return new ExportWorker({
+        repository: this.repository,
+        jobs: this.exportJobs,
+        files: this.exportDriver('exportFiles', config),
+        queue: this.exportDriver('exportQueue', config),
+        config,
+      });
+    });
+  }
+
+  private exportDriver<K extends 'exportFiles' | 'exportQueue'>(name: K, config: ExportConfig): ReturnType<NonNullable<Drivers[K]>> {
+    return this.once(name, () => {
+      const driver = this.drivers[name];
+      if (!driver) {
+        throw new Error(`This function was built without the ${name} driver`);
+      }
+      return driver(config, this.config.region);
+    });
   }
 
   get streamProcessor(): StreamProcessor {

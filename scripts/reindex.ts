@@ -6,11 +6,10 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { parseArgs } from 'node:util';
 import { openSearchClient } from '../core/search/opensearch/client.js';
-import { ResourceIndexer } from '../core/search/opensearch/indexer.js';
 import { ensureIndex } from '../core/search/opensearch/mapping.js';
 import { reindexTable } from '../core/search/opensearch/reindex.js';
-import { createDocumentClient } from '../core/storage/dynamo-client.js';
 import { parseTenantId } from '../core/tenant.js';
+import { Components } from '../core/wiring.js';
 import { toolConfig } from './cli/local-stack.js';
 import { formatCount, startProgress } from './cli/progress.js';
 
@@ -59,16 +58,17 @@ async function main(): Promise<number> {
         : `No OpenSearch: pass --opensearch-url or set OPENSEARCH_URL.\n${USAGE}`,
     );
   }
-  const client = openSearchClient(config.openSearch, config.region);
+  const components = new Components(config, { openSearchClient });
+  const client = components.openSearch!;
   await ensureIndex(client, config.openSearch.index);
   const table = await new DynamoDBClient({ region: config.region, endpoint: config.dynamoEndpoint }).send(new DescribeTableCommand({ TableName: config.tableName }));
   // ItemCount counts every item (versions, lookups, audit too) and is refreshed every few hours on AWS: a guide, not a promise.
   const progress = startProgress(process.stderr, table.Table?.ItemCount ?? 0, 'items scanned');
   const started = performance.now();
   const summary = await reindexTable({
-    client: createDocumentClient(config),
+    client: components.documents,
     tableName: config.tableName,
-    indexer: new ResourceIndexer(client, config.openSearch.index),
+    indexer: components.indexer!,
     tenant: values.tenant === undefined ? undefined : parseTenantId(values.tenant),
     segments: Number(values.segments),
     onProgress: (items) => progress.advance(items),

@@ -2,11 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import { auditEvent, newAuditId } from '../../../core/audit/audit-event.js';
-import { AuditLog } from '../../../core/audit/audit-log.js';
 import { config } from '../../../core/config.js';
-import { createDocumentClient, resetDynamoUsage } from '../../../core/storage/dynamo-client.js';
+import { resetDynamoUsage } from '../../../core/storage/dynamo-client.js';
 import { AUDIT_SHARDS } from '../../../core/storage/keys.js';
 import { parseTenantId, type TenantId } from '../../../core/tenant.js';
+import { Components } from '../../../core/wiring.js';
 import { mean, round, summarize } from '../stats.js';
 import type { AuditFigures, AuditQueryFigures, StreamBenchOptions } from '../stream.js';
 import { progress } from './setup.js';
@@ -22,7 +22,7 @@ const DAY_MS = 86_400_000;
 
 export async function benchAudit(options: StreamBenchOptions): Promise<AuditFigures> {
   const resolved = config();
-  const log = new AuditLog(createDocumentClient(resolved), resolved.tableName);
+  const log = new Components(resolved).auditLog;
   const tenant = parseTenantId('bench-audit');
   const noiseTenants = Array.from({ length: AUDIT_NOISE_TENANTS }, (_, i) => parseTenantId(`bench-audit-noise-${i + 1}`));
   // 30 whole UTC days ending yesterday.

@@ -6,12 +6,11 @@ import { parseSearchRequest } from '../../../core/fhir/interactions.js';
 import { DynamoSearchEngine } from '../../../core/search/dynamodb/engine.js';
 import type { SearchEngine, SearchResult } from '../../../core/search/engine.js';
 import { openSearchClient } from '../../../core/search/opensearch/client.js';
-import { OpenSearchEngine } from '../../../core/search/opensearch/engine.js';
 import { answeredByTable } from '../../../core/search/router.js';
 import type { SearchQuery } from '../../../core/search/types.js';
-import { createDocumentClient, resetDynamoUsage } from '../../../core/storage/dynamo-client.js';
-import { ResourceRepository } from '../../../core/storage/repository.js';
+import { resetDynamoUsage } from '../../../core/storage/dynamo-client.js';
 import { parseTenantId, type TenantId } from '../../../core/tenant.js';
+import { Components } from '../../../core/wiring.js';
 import { type DataIndex, encodePath, type Picks, QUERIES, type QuerySpec } from '../search.js';
 import { mean, round, summarize } from '../stats.js';
 import type { EngineQueryFigures, EngineRun, StreamBenchOptions } from '../stream.js';
@@ -28,16 +27,19 @@ interface Engines {
 }
 
 function engines(): Engines {
-  const resolved = config();
-  const repository = new ResourceRepository(createDocumentClient(resolved), resolved.tableName);
-  const client = openSearchClient(resolved.openSearch!, resolved.region);
   let requests = 0;
-  client.on('request', () => {
-    requests++;
+  const components = new Components(config(), {
+    openSearchClient: (index, region) => {
+      const client = openSearchClient(index, region);
+      client.on('request', () => {
+        requests++;
+      });
+      return client;
+    },
   });
   return {
-    dynamodb: new DynamoSearchEngine(repository, resolved.maxSearchScan),
-    opensearch: new OpenSearchEngine(client, resolved.openSearch!.index),
+    dynamodb: components.tableSearch,
+    opensearch: components.indexSearch!,
     openSearchRequests: () => requests,
   };
 }
