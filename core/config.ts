@@ -25,6 +25,8 @@ export interface RuntimeConfig extends AuthConfig {
   readonly openSearch: OpenSearchConfig | undefined;
   /** Where change and audit events are published; undefined topics: not published (local runs without SNS). */
   readonly events: EventsConfig;
+  /** Bulk Data `$export`: its bucket and work queue; undefined: `$export` answers 501. */
+  readonly export: ExportConfig | undefined;
 }
 
 /** Who may call and how their tokens are checked: what the Lambda authorizer needs (it has no table). */
@@ -76,6 +78,24 @@ export interface EventsConfig {
   readonly snsEndpoint: string | undefined;
 }
 
+export interface ExportConfig {
+  /** `FHIR_EXPORT_BUCKET`: the S3 bucket of the NDJSON files. */
+  readonly bucket: string;
+  /** `FHIR_EXPORT_QUEUE_URL`: the SQS queue of export work (plan and chunk messages) the export worker consumes. */
+  readonly queueUrl: string;
+  /** Set only for a local S3/SQS emulator (fauxqs): `S3_ENDPOINT`, `SQS_ENDPOINT`. */
+  readonly s3Endpoint: string | undefined;
+  readonly sqsEndpoint: string | undefined;
+  /** A file is closed once it holds this many bytes (`FHIR_EXPORT_MAX_FILE_BYTES`). */
+  readonly maxFileBytes: number;
+  /** Resources per chunk, the unit of parallel work (`FHIR_EXPORT_CHUNK_RESOURCES`). */
+  readonly chunkResources: number;
+  /** Lifetime of the manifest's presigned URLs (`FHIR_EXPORT_URL_SECONDS`). */
+  readonly urlSeconds: number;
+  /** Days an export's files (and its status) are kept (`FHIR_EXPORT_RETENTION_DAYS`); the bucket's lifecycle rule expires them too. */
+  readonly retentionDays: number;
+}
+
 export class ConfigError extends Error {}
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -124,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     defaultPageSize: Math.min(positiveInt(env, 'FHIR_DEFAULT_PAGE_SIZE', 20), maxPageSize),
     maxSearchScan: positiveInt(env, 'FHIR_SEARCH_MAX_SCAN', 10_000),
     openSearch: openSearchConfig(env),
+    export: exportConfig(env),
     events: {
       changeTopicArn: env.FHIR_CHANGE_TOPIC_ARN || undefined,
       auditTopicArn: env.FHIR_AUDIT_TOPIC_ARN || undefined,
@@ -210,6 +231,27 @@ function oauthEndpoints(env: NodeJS.ProcessEnv): OAuthEndpoints | undefined {
     issuer,
     authorizationEndpoint: required(env, 'FHIR_OAUTH_AUTHORIZATION_ENDPOINT'),
     tokenEndpoint: required(env, 'FHIR_OAUTH_TOKEN_ENDPOINT'),
+  };
+}
+
+function exportConfig(env: NodeJS.ProcessEnv): ExportConfig | undefined {
+  const bucket = env.FHIR_EXPORT_BUCKET || undefined;
+  const queueUrl = env.FHIR_EXPORT_QUEUE_URL || undefined;
+  if (!bucket && !queueUrl) {
+    return undefined;
+  }
+  if (!bucket || !queueUrl) {
+    throw new ConfigError(`FHIR_EXPORT_BUCKET and FHIR_EXPORT_QUEUE_URL are set together; ${bucket ? 'FHIR_EXPORT_QUEUE_URL' : 'FHIR_EXPORT_BUCKET'} is missing`);
+  }
+  return {
+    bucket,
+    queueUrl,
+    s3Endpoint: env.S3_ENDPOINT || undefined,
+    sqsEndpoint: env.SQS_ENDPOINT || undefined,
+    maxFileBytes: positiveInt(env, 'FHIR_EXPORT_MAX_FILE_BYTES', 64 * 1024 * 1024),
+    chunkResources: positiveInt(env, 'FHIR_EXPORT_CHUNK_RESOURCES', 20_000),
+    urlSeconds: positiveInt(env, 'FHIR_EXPORT_URL_SECONDS', 3600),
+    retentionDays: positiveInt(env, 'FHIR_EXPORT_RETENTION_DAYS', 7),
   };
 }
 

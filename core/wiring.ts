@@ -131,7 +131,7 @@ export class Components {
 
   private exportDriver<K extends 'exportFiles' | 'exportQueue'>(name: K, config: ExportConfig): ReturnType<NonNullable<Drivers[K]>> {
     return this.once(name, () => {
-      const driver = this.drivers[name];
+      const driver = this.drivers[name] as ((config: ExportConfig, region: string) => ReturnType<NonNullable<Drivers[K]>>) | undefined;
       if (!driver) {
         throw new Error(`This function was built without the ${name} driver`);
       }

@@ -1,5 +1,6 @@
+import { sqsExportQueue } from '../core/export/sqs.js';
 import { apiHandler } from './lib/api-handler.js';
 import { FUNCTIONS } from './routes.js';
 
-/** The create function: its interactions are listed in the route table (functions/routes.ts). */
-export const handler = apiHandler(FUNCTIONS.create);
+/** The create function: its interactions are listed in the route table (functions/routes.ts); it kicks off the `$export` its routes carry. */
+export const handler = apiHandler(FUNCTIONS.create, { exportQueue: sqsExportQueue });

@@ -6,6 +6,11 @@
  * and no `$` in static parts, so `POST /{resourceType}/{id}` carries type-level operations
  * (`$validate`) and `POST /{resourceType}/{id}/{operation}` instance-level ones, while
  * `GET /{resourceType}/{id}/{operation}` is compartment search (`GET /Patient/123/Observation`).
+ *
+ * Bulk Data `$export` kick-offs arrive on those same variable routes (`GET /$export` on
+ * `GET /{resourceType}`, `GET /Patient/$export` on `GET /{resourceType}/{id}`, …), so the functions
+ * behind them serve the export interaction of their shape and bring the export queue driver; the
+ * status URL `/_export/{id}` has static routes to the export function.
  */
 import type { Interaction } from '../core/fhir/routes.js';
 
@@ -41,15 +46,22 @@ export const FUNCTIONS = {
   metadata: { module: 'metadata', memoryMB: 512, timeoutSeconds: 10, interactions: ['capabilities'] },
   // Not a FHIR interaction: SMART discovery (functions/smart-configuration.ts), outside the router.
   smartConfiguration: { module: 'smart-configuration', memoryMB: 256, timeoutSeconds: 10, interactions: [] },
-  create: { module: 'create', memoryMB: 1024, timeoutSeconds: 30, interactions: ['create', 'validate', 'unknown-operation'] },
-  read: { module: 'read', memoryMB: 512, timeoutSeconds: 10, interactions: ['read', 'unknown-operation'] },
+  create: { module: 'create', memoryMB: 1024, timeoutSeconds: 30, interactions: ['create', 'validate', 'export-system', 'unknown-operation'] },
+  read: { module: 'read', memoryMB: 512, timeoutSeconds: 10, interactions: ['read', 'export-patient', 'unknown-operation'] },
   vread: { module: 'vread', memoryMB: 512, timeoutSeconds: 10, interactions: ['vread'] },
   update: { module: 'update', memoryMB: 1024, timeoutSeconds: 30, interactions: ['update', 'conditional-update'] },
   patch: { module: 'patch', memoryMB: 1024, timeoutSeconds: 30, interactions: ['patch', 'conditional-patch'] },
   delete: { module: 'delete', memoryMB: 512, timeoutSeconds: 10, interactions: ['delete', 'conditional-delete'] },
   history: { module: 'history', memoryMB: 512, timeoutSeconds: 30, interactions: ['history-type', 'history-instance'] },
-  search: { module: 'search', memoryMB: 2048, timeoutSeconds: 30, interactions: ['search-type', 'search-system', 'search-compartment', 'unknown-operation'] },
-  validate: { module: 'validate', memoryMB: 1024, timeoutSeconds: 30, interactions: ['validate', 'unknown-operation'] },
+  search: {
+    module: 'search',
+    memoryMB: 2048,
+    timeoutSeconds: 30,
+    interactions: ['search-type', 'search-system', 'search-compartment', 'export-system', 'export-group', 'unknown-operation'],
+  },
+  validate: { module: 'validate', memoryMB: 1024, timeoutSeconds: 30, interactions: ['validate', 'export-patient', 'export-group', 'unknown-operation'] },
+  // Bulk Data status polls (presigned manifest URLs) and cancels.
+  export: { module: 'export', memoryMB: 512, timeoutSeconds: 30, interactions: ['export-status', 'export-cancel'] },
   // Up to 1,000 entries, each validated, searched and read: more memory (hence CPU) and time.
   bundle: { module: 'bundle', memoryMB: 2048, timeoutSeconds: 60, interactions: ['batch'] },
 } as const satisfies Record<string, ApiFunctionSpec>;
@@ -59,6 +71,18 @@ export const AUTHORIZER = { module: 'authorizer', memoryMB: 512, timeoutSeconds:
 
 /** Not a route: the consumer of the table's stream (infra/stream.ts, the local stream poller). */
 export const STREAM_PROCESSOR = { module: 'stream-processor', memoryMB: 512, timeoutSeconds: 60 } as const satisfies FunctionSpec;
+
+/**
+ * Not a route: the export worker, fed by the export queue (infra/export.ts; locally
+ * scripts/local/export-worker.ts). Near its timeout it saves its chunk's progress and queues the rest.
+ */
+export const EXPORT_WORKER = {
+  module: 'export-worker',
+  memoryMB: 2048,
+  timeoutSeconds: 900,
+  /** Deliveries of one message before the queue dead-letters it; the last failed attempt fails the export instead. */
+  maxReceiveCount: 5,
+} as const satisfies FunctionSpec & { maxReceiveCount: number };
 
 export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/metadata', function: FUNCTIONS.metadata, public: true },
@@ -71,6 +95,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'PATCH', path: '/{resourceType}', function: FUNCTIONS.patch },
   { method: 'DELETE', path: '/{resourceType}', function: FUNCTIONS.delete },
   { method: 'GET', path: '/{resourceType}/_history', function: FUNCTIONS.history },
+  { method: 'GET', path: '/_export/{id}', function: FUNCTIONS.export },
+  { method: 'DELETE', path: '/_export/{id}', function: FUNCTIONS.export },
   { method: 'POST', path: '/{resourceType}/_search', function: FUNCTIONS.search },
   { method: 'POST', path: '/{resourceType}/{id}', function: FUNCTIONS.validate },
   { method: 'GET', path: '/{resourceType}/{id}', function: FUNCTIONS.read },

@@ -1,6 +1,7 @@
+import { sqsExportQueue } from '../core/export/sqs.js';
 import { openSearchClient } from '../core/search/opensearch/client.js';
 import { apiHandler } from './lib/api-handler.js';
 import { FUNCTIONS } from './routes.js';
 
-/** The search function: its interactions are listed in the route table (functions/routes.ts); it searches OpenSearch when configured. */
-export const handler = apiHandler(FUNCTIONS.search, { openSearchClient });
+/** The search function: its interactions are listed in the route table (functions/routes.ts); it searches OpenSearch when configured and kicks off the `$export` its routes carry. */
+export const handler = apiHandler(FUNCTIONS.search, { openSearchClient, exportQueue: sqsExportQueue });

@@ -50,10 +50,12 @@ export type RequestBody =
   | { readonly kind: 'http'; readonly contentType: string; readonly bytes: Buffer }
   | { readonly kind: 'entry'; readonly resource: unknown; readonly patch?: readonly JsonPatchOperation[] };
 
-/** The `Prefer` header's `return` and `handling` preferences (RFC 7240; R4 http.html#ops). */
+/** The `Prefer` header's `return`, `handling` and `respond-async` preferences (RFC 7240; R4 http.html#ops, async.html). */
 export interface Preferences {
   readonly return: 'minimal' | 'representation' | 'OperationOutcome';
   readonly handling: 'strict' | 'lenient';
+  /** Asked for the asynchronous pattern (Bulk Data `$export` requires it). */
+  readonly respondAsync?: boolean;
 }
 
 export interface FhirRequest {
@@ -86,6 +88,7 @@ export function parsePreferences(header: string | undefined): Preferences {
   return {
     return: requested === 'minimal' || requested === 'OperationOutcome' ? requested : 'representation',
     handling: values.get('handling') === 'strict' ? 'strict' : 'lenient',
+    ...(values.has('respond-async') ? { respondAsync: true } : {}),
   };
 }
 

@@ -23,6 +23,10 @@ export interface FhirResponse {
   readonly version?: { readonly version: number; readonly lastUpdated: string };
   /** Where a created resource lives: 201 only, as R4 http.html says for create and update, over HTTP and in Bundles alike. */
   readonly location?: string;
+  /** Headers of the asynchronous pattern (Bulk Data: `Content-Location`, `X-Progress`, `Retry-After`). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** A body that is not a FHIR resource (the Bulk Data completion manifest), sent as `application/json`. */
+  readonly json?: object;
 }
 
 /** A read or vread: the version's content with its ETag and Last-Modified. */

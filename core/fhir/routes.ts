@@ -31,6 +31,11 @@ export type Interaction =
   | 'search-system'
   | 'validate'
   | 'batch'
+  | 'export-system'
+  | 'export-patient'
+  | 'export-group'
+  | 'export-status'
+  | 'export-cancel'
   | 'unknown-operation';
 
 export interface FhirRoute {
@@ -45,6 +50,15 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
   { method: 'POST', path: '', interaction: 'batch' },
   { method: 'POST', path: '_search', interaction: 'search-system' },
   { method: 'POST', path: '$validate', interaction: 'validate' },
+  // Bulk Data $export (core/export/): kick-off at three levels, then the job's status URL.
+  { method: 'GET', path: '$export', interaction: 'export-system' },
+  { method: 'POST', path: '$export', interaction: 'export-system' },
+  { method: 'GET', path: 'Patient/$export', interaction: 'export-patient' },
+  { method: 'POST', path: 'Patient/$export', interaction: 'export-patient' },
+  { method: 'GET', path: 'Group/{id}/$export', interaction: 'export-group' },
+  { method: 'POST', path: 'Group/{id}/$export', interaction: 'export-group' },
+  { method: 'GET', path: '_export/{id}', interaction: 'export-status' },
+  { method: 'DELETE', path: '_export/{id}', interaction: 'export-cancel' },
   { method: 'GET', path: '{operation}', interaction: 'unknown-operation' },
   { method: 'POST', path: '{operation}', interaction: 'unknown-operation' },
   { method: 'GET', path: '{type}', interaction: 'search-type' },

@@ -45,6 +45,14 @@ export function accessesOf(request: FhirRequest, { route, params }: RouteMatch):
     case 'batch':
     case 'unknown-operation':
       return [];
+    // Bulk export: its types are known once the kick-off is parsed (a POST names them in its body): `authorizeExport`.
+    // Status and cancel: only the job's own client reaches it (core/export/exports.ts).
+    case 'export-system':
+    case 'export-patient':
+    case 'export-group':
+    case 'export-status':
+    case 'export-cancel':
+      return [];
   }
 }
 
@@ -65,6 +73,27 @@ export function authorizeAll(identity: Identity, accesses: readonly Access[]): s
     confinedTo ??= patientCompartmentOf(identity, access);
   }
   return confinedTo;
+}
+
+/**
+ * Bulk export is for backend services: every type exported needs read and search from a
+ * `system/` scope (`system/*.rs`, or `system/Type.rs` for each type named in `_type`); `patient/`
+ * and `user/` scopes never start one.
+ */
+export function authorizeExport(identity: Identity, resourceTypes: readonly string[]): void {
+  const system: Identity = { ...identity, scopes: identity.scopes.filter((scope) => scope.context === 'system') };
+  for (const resourceType of resourceTypes) {
+    for (const kind of ['read', 'search'] as const) {
+      try {
+        authorize(system, { kind, resourceType });
+      } catch (error) {
+        if (error instanceof FhirError) {
+          throw FhirError.forbidden(`$export of ${resourceType} needs system/${resourceType}.rs or system/*.rs: only system scopes may export, patient/ and user/ scopes may not`);
+        }
+        throw error;
+      }
+    }
+  }
 }
 
 /** Whether the identity may read resources of `resourceType` (an `_include`d or `_revinclude`d resource). */

@@ -6,7 +6,7 @@
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { AuditedInteraction } from '../audit/audit-event.js';
 import type { RuntimeConfig } from '../config.js';
-import { FhirError, issue } from '../errors.js';
+import { FhirError, informationOutcome, issue } from '../errors.js';
 import { processBundle } from '../fhir/batch.js';
 import { capabilityStatement } from '../fhir/capability.js';
 import { conditionalCreate, conditionalDelete, conditionalPatch, conditionalUpdate, criteriaOf, ifNoneExistCriteria } from '../fhir/conditional.js';
@@ -25,7 +25,9 @@ import {
   withinConfinement,
 } from '../fhir/interactions.js';
 import type { Identity } from '../auth/identity.js';
-import { authorizeLinkedTypes, visibleIncludes } from './access.js';
+import { authorizeExport, authorizeLinkedTypes, visibleIncludes } from './access.js';
+import type { BulkExports } from '../export/exports.js';
+import { type ExportLevel, parseExportRequest } from '../export/parameters.js';
 import { type FhirRequest, formBody, historyPageOf, ifMatchOf, mergeParameters, patchBody, type QueryParameters, resourceBody } from '../fhir/request.js';
 import { type FhirResponse, okResponse, pageLinks, resourceResponse, writeResponse } from '../fhir/response.js';
 import { historyBundle, searchsetBundle, versionReference } from '../fhir/result-bundles.js';
@@ -49,6 +51,8 @@ export interface Exchange {
   readonly authorizeEntry: (request: FhirRequest) => string | undefined;
   /** Told of an error that is not a FhirError (a bug or an outage), which the caller sees only as a 500. */
   readonly onUnexpectedError: (error: unknown) => void;
+  /** Bulk Data `$export` jobs. */
+  readonly exports: BulkExports;
 }
 
 type InteractionFunction = (request: FhirRequest, params: RouteParams, exchange: Exchange) => Promise<FhirResponse>;
@@ -126,9 +130,47 @@ export const INTERACTIONS: Record<Exclude<Interaction, 'capabilities'>, Interact
       }),
     ),
   'unknown-operation': async (request, { operation }) => {
-    throw FhirError.notFound(`Unknown operation "${String(operation).slice(0, 64)}" (${request.method} /${request.path.slice(0, 100)}): this server supports ${VALIDATE}`);
+    throw FhirError.notFound(`Unknown operation "${String(operation).slice(0, 64)}" (${request.method} /${request.path.slice(0, 100)}): this server supports ${VALIDATE} and $export`);
+  },
+  'export-system': (request, _params, exchange) => exportKickOff(request, 'system', undefined, exchange),
+  'export-patient': (request, _params, exchange) => exportKickOff(request, 'patient', undefined, exchange),
+  'export-group': (request, { id }, exchange) => exportKickOff(request, 'group', id, exchange),
+  'export-status': async (_request, { id }, { exports, context, identity, accessed }): Promise<FhirResponse> => {
+    const status = await exports.status(context.tenant, identity.subject, id as string);
+    switch (status.kind) {
+      case 'running':
+        return { status: 202, headers: { 'X-Progress': status.progress, 'Retry-After': String(EXPORT_RETRY_AFTER_SECONDS) } };
+      case 'failed':
+        throw FhirError.of(500, 'exception', `Export ${id} failed: ${status.error}`);
+      case 'completed':
+        // The audit of a download: which files were handed out.
+        accessed.push(`_export/${id}`, ...status.manifest.output.map((file) => new URL(file.url).pathname));
+        return { status: 200, json: status.manifest, headers: { Expires: status.expires } };
+    }
+  },
+  'export-cancel': async (_request, { id }, { exports, context, identity, accessed }) => {
+    await exports.cancel(context.tenant, identity.subject, id as string);
+    accessed.push(`_export/${id}`);
+    return { status: 202, outcome: informationOutcome(`Export ${id} canceled and its files removed`) };
   },
 };
+
+/** Seconds a client is asked to wait between status polls. */
+const EXPORT_RETRY_AFTER_SECONDS = 2;
+
+/** A Bulk Data kick-off: 202 with the status URL in Content-Location. */
+async function exportKickOff(request: FhirRequest, level: ExportLevel, groupId: string | undefined, { exports, identity, config, context, accessed }: Exchange): Promise<FhirResponse> {
+  const parsed = parseExportRequest(request, level, groupId, config.maxRequestBytes);
+  authorizeExport(identity, parsed.typesNamed ? parsed.types : ['*']);
+  const query = new URLSearchParams(Object.entries(request.query).flatMap(([name, values]) => values.map((value): [string, string] => [name, value]))).toString();
+  const exportId = await exports.kickOff(context.tenant, identity.subject, parsed, `${request.baseUrl}/${request.path}${query ? `?${query}` : ''}`);
+  accessed.push(`_export/${exportId}`);
+  return {
+    status: 202,
+    headers: { 'Content-Location': `${request.baseUrl}/_export/${exportId}` },
+    outcome: informationOutcome(`Export ${exportId} accepted; poll its Content-Location for the result`),
+  };
+}
 
 /** The interaction's name in the AuditEvent of a read of patient data; writes are audited from the table's stream. */
 export const AUDITED: Partial<Record<Interaction, AuditedInteraction>> = {
@@ -139,6 +181,11 @@ export const AUDITED: Partial<Record<Interaction, AuditedInteraction>> = {
   'search-type': 'search-type',
   'search-compartment': 'search-type',
   'search-system': 'search-system',
+  'export-system': 'operation',
+  'export-patient': 'operation',
+  'export-group': 'operation',
+  'export-status': 'operation',
+  'export-cancel': 'operation',
 };
 
 /** The name of every other interaction in the AuditEvent of a refusal (401, 403): a refused write never reaches the stream. */

@@ -15,6 +15,7 @@ import type { AuditEvent } from '@medplum/fhirtypes';
 import type { Identity } from '../auth/identity.js';
 import { auditEvent, newAuditId } from '../audit/audit-event.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { BulkExports } from '../export/exports.js';
 import type { RuntimeConfig } from '../config.js';
 import { FhirError } from '../errors.js';
 import type { FhirRequest } from '../fhir/request.js';
@@ -39,6 +40,7 @@ export interface RouterComponents {
   /** The engine searches answer with. */
   readonly search: SearchEngine;
   readonly auditLog: AuditLog;
+  readonly exports: BulkExports;
 }
 
 export interface RouterOptions {
@@ -115,6 +117,7 @@ export class FhirRouter {
         dispatch: (entry) => this.dispatchEntry(entry, caller, audits),
         authorizeEntry: (entry) => authorizeAll(caller.identity, accessesOf(entry, matchRoute(entry.method, entry.path))),
         onUnexpectedError: (error) => this.options.onUnexpectedError?.(error, request),
+        exports: this.components.exports,
       };
       response = interaction === 'capabilities' ? capabilities(request) : await INTERACTIONS[interaction](request, match.params, exchange);
     } catch (error) {
@@ -123,7 +126,8 @@ export class FhirRouter {
     const refused = response.status === 401 || response.status === 403;
     const audited = AUDITED[interaction] ?? (refused ? AUDITED_WHEN_REFUSED[interaction as keyof typeof AUDITED_WHEN_REFUSED] : undefined);
     if (audited) {
-      const query = audited.startsWith('search') || audited.startsWith('history') ? requestTarget(request) : undefined;
+      // An export's kick-off is audited with the parameters it exports by.
+      const query = audited.startsWith('search') || audited.startsWith('history') || interaction.startsWith('export-') ? requestTarget(request) : undefined;
       audits.push(
         auditEvent({
           id: newAuditId(),

@@ -18,6 +18,11 @@
  *   PK = TENANT#{tenant}#TRANSACTION#{txId}   SK = TRANSACTION   its status: small, read by readers
  *                                             SK = RESOURCES     the resources it writes
  *
+ * A Bulk Data export (core/export/) has its own partition: the job and its chunks, read together
+ * by a status poll, removed together by a cancel:
+ *   PK = TENANT#{tenant}#EXPORT#{exportId}    SK = JOB          request, status, counters
+ *                                             SK = CHUNK#{n}    one unit of work: what it reads, its cursor, its files
+ *
  * Audit records (AuditEvents of reads and writes), one partition per tenant, UTC day and shard,
  * in time order, so "tenant X between T1 and T2" reads only the partitions of those days:
  *   PK = TENANT#{tenant}#AUDIT#{yyyy-mm-dd}#{shard}   SK = {recorded}#{eventId}
@@ -154,4 +159,16 @@ export function auditSK(recorded: string, eventId: string): string {
 export function parseAuditPK(pk: string): { tenant: TenantId } | undefined {
   const match = /^TENANT#([^#]+)#AUDIT#/.exec(pk);
   return match ? { tenant: match[1] as TenantId } : undefined;
+}
+
+export function exportPK(tenant: TenantId, exportId: string): string {
+  return `TENANT#${tenant}#EXPORT#${exportId}`;
+}
+
+export const EXPORT_JOB_SK = 'JOB';
+export const EXPORT_CHUNK_SK_PREFIX = 'CHUNK#';
+
+/** Zero-padded so a job's chunks sort in plan order. */
+export function exportChunkSK(index: number): string {
+  return EXPORT_CHUNK_SK_PREFIX + String(index).padStart(6, '0');
 }
