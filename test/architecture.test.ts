@@ -23,7 +23,7 @@ const CORE_LAYERS: readonly (readonly string[])[] = [
   ['core/storage/'],
   ['core/search/', 'core/audit/', 'core/events/', 'core/auth/'],
   ['core/fhir/'],
-  ['core/stream/', 'core/analytics/'],
+  ['core/stream/', 'core/analytics/', 'core/export/'],
 ];
 const TOP_LAYER = CORE_LAYERS.length;
 
