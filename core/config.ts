@@ -21,6 +21,16 @@ export interface RuntimeConfig extends AuthConfig {
   readonly defaultPageSize: number;
   /** Most resources of one type the DynamoDB search engine reads for one query before refusing it. */
   readonly maxSearchScan: number;
+  /**
+   * How old a write must be before the stream processor removes its recent-change item (besides
+   * being indexed): the bound assumed for GSI propagation (docs/consistency.md).
+   */
+  readonly recentChangesSettleMs: number;
+  /**
+   * Tests and local runs only (`FHIR_SIMULATE_GSI_LAG_MS`): GSI queries leave out items written
+   * less than this long ago by this process, as AWS's asynchronous GSIs may; undefined: off.
+   */
+  readonly simulatedGsiLagMs: number | undefined;
   /** The search index the stream processor keeps; undefined: search runs on DynamoDB only. */
   readonly openSearch: OpenSearchConfig | undefined;
   /** Where change and audit events are published; undefined topics: not published (local runs without SNS). */
@@ -143,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     maxPageSize,
     defaultPageSize: Math.min(positiveInt(env, 'FHIR_DEFAULT_PAGE_SIZE', 20), maxPageSize),
     maxSearchScan: positiveInt(env, 'FHIR_SEARCH_MAX_SCAN', 10_000),
+    ...recentChangesTiming(env),
     openSearch: openSearchConfig(env),
     export: exportConfig(env),
     events: {
@@ -151,6 +162,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
       snsEndpoint: env.SNS_ENDPOINT || undefined,
     },
   };
+}
+
+function recentChangesTiming(env: NodeJS.ProcessEnv): Pick<RuntimeConfig, 'recentChangesSettleMs' | 'simulatedGsiLagMs'> {
+  const lag = env.FHIR_SIMULATE_GSI_LAG_MS ? positiveInt(env, 'FHIR_SIMULATE_GSI_LAG_MS', 0) : undefined;
+  if (lag !== undefined && (!isLoopback(env.DYNAMODB_ENDPOINT) || env.AWS_LAMBDA_FUNCTION_NAME)) {
+    throw new ConfigError('FHIR_SIMULATE_GSI_LAG_MS is only allowed with a loopback DYNAMODB_ENDPOINT outside AWS Lambda');
+  }
+  // A simulated lag longer than the settle time would break the assumption the settle time stands for.
+  const settle = positiveInt(env, 'FHIR_RECENT_CHANGES_SETTLE_MS', 3_000);
+  return { recentChangesSettleMs: lag === undefined ? settle : Math.max(settle, lag + 1_000), simulatedGsiLagMs: lag };
 }
 
 /**

@@ -22,6 +22,7 @@ import { OpenSearchEngine } from './search/opensearch/engine.js';
 import { ResourceIndexer } from './search/opensearch/indexer.js';
 import { RoutedSearchEngine } from './search/router.js';
 import { createDocumentClient } from './storage/dynamo-client.js';
+import { RecentChanges } from './storage/recent-changes.js';
 import { ResourceRepository } from './storage/repository.js';
 import { StreamProcessor } from './stream/processor.js';
 
@@ -58,6 +59,11 @@ export class Components {
     return this.once('repository', () => new ResourceRepository(this.documents, this.config.tableName));
   }
 
+  /** The overlay of recent writes the OpenSearch engine merges and the stream processor clears (read-your-writes). */
+  get recentChanges(): RecentChanges {
+    return this.once('recentChanges', () => new RecentChanges(this.repository));
+  }
+
   /** The table's strongly consistent engine: conditional operations, transaction criteria, and searches without OpenSearch. */
   get tableSearch(): SearchEngine {
     return this.once('tableSearch', () => new DynamoSearchEngine(this.repository, this.config.maxSearchScan));
@@ -75,7 +81,7 @@ export class Components {
   get indexSearch(): SearchEngine | undefined {
     return this.once('indexSearch', () => {
       const client = this.openSearch;
-      return client && this.config.openSearch ? new OpenSearchEngine(client, this.config.openSearch.index) : undefined;
+      return client && this.config.openSearch ? new OpenSearchEngine(client, this.config.openSearch.index, { recentChanges: this.recentChanges }) : undefined;
     });
   }
 
@@ -150,6 +156,8 @@ export class Components {
         auditLog: this.auditLog,
         publisher: publisher(this.config),
         recoverTransactions: (tenant) => this.repository.recoverTransactions(tenant),
+        recentChanges: this.recentChanges,
+        settleMs: this.config.recentChangesSettleMs,
       });
     });
   }

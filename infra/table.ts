@@ -20,6 +20,7 @@ export function createTable(settings: StageSettings, key: DataKey) {
     primaryIndex: { hashKey: FHIR_TABLE.partitionKey, rangeKey: FHIR_TABLE.sortKey },
     globalIndexes,
     stream: 'new-and-old-images',
+    ttl: FHIR_TABLE.timeToLiveAttribute,
     deletionProtection: settings.protectData,
     transform: {
       table: (args) => {

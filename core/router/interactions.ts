@@ -255,14 +255,33 @@ async function search(
   const confined = confinedSearch(context.confinedTo, target, parameters);
   const query = parseSearchRequest({ ...confined, strict: request.prefer.handling === 'strict', defaultCount: config.defaultPageSize, maxCount: config.maxPageSize });
   authorizeLinkedTypes(identity, query);
-  const found = await engine.search(context.tenant, query);
   const within = (resource: Resource) => withinConfinement(context, resource);
-  const result = { ...found, matches: found.matches.filter(within), included: visibleIncludes(identity, found.included, within) };
-  accessed.push(...[...result.matches, ...result.included].map((resource) => `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`));
   const ignored = new Set(query.ignored.map((entry) => entry.name));
   const outcome: OperationOutcome | undefined =
     query.ignored.length > 0 ? { resourceType: 'OperationOutcome', issue: query.ignored.map((entry) => issue('not-supported', `${entry.name}: ${entry.reason}; ignored`, entry.name, 'warning')) } : undefined;
-  const links = pageLinks(request, request.path.replace(/\/?_search$/, ''), parameters, { cursor: query.cursor, count: query.count }, result, (name) => !ignored.has(name));
-  const shown = (resources: typeof result.matches) => resources.map((resource) => subset(resource, query));
-  return okResponse(searchsetBundle(request.baseUrl, { ...result, matches: shown(result.matches), included: shown(result.included), outcome }, links));
+  const shown = (resources: readonly Resource[]) => resources.map((resource) => subset(resource, query));
+  const respond = async (count: number) => {
+    const found = await engine.search(context.tenant, { ...query, count });
+    const result = { ...found, matches: found.matches.filter(within), included: visibleIncludes(identity, found.included, within) };
+    const links = pageLinks(request, request.path.replace(/\/?_search$/, ''), parameters, { cursor: query.cursor, count: query.count }, result, (name) => !ignored.has(name));
+    return { result, bundle: searchsetBundle(request.baseUrl, { ...result, matches: shown(result.matches), included: shown(result.included), outcome }, links) };
+  };
+  // Lambda cannot return a response above 6 MB: a page that would is asked again, shorter, in
+  // proportion to its size; its `next` link continues right after its last match.
+  let page = await respond(query.count);
+  for (let size = responseBytes(page.bundle); size > MAX_SEARCH_RESPONSE_BYTES && page.result.matches.length > 1; size = responseBytes(page.bundle)) {
+    page = await respond(Math.max(1, Math.min(page.result.matches.length - 1, Math.floor((page.result.matches.length * MAX_SEARCH_RESPONSE_BYTES) / size))));
+  }
+  accessed.push(...[...page.result.matches, ...page.result.included].map((resource) => `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`));
+  return okResponse(page.bundle);
+}
+
+/**
+ * Lambda's 6 MB response limit counts the whole proxy response, the body as an escaped JSON
+ * string inside it: the body's escaped size must stay below it, with room for the headers.
+ */
+const MAX_SEARCH_RESPONSE_BYTES = 6 * 1024 * 1024 - 64 * 1024;
+
+function responseBytes(body: unknown): number {
+  return Buffer.byteLength(JSON.stringify(JSON.stringify(body)));
 }

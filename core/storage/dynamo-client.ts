@@ -62,7 +62,76 @@ function itemsIn(output: ReadOutput): number {
   return output.Item ? 1 : 0;
 }
 
-export function createDocumentClient(config: Pick<RuntimeConfig, 'region' | 'dynamoEndpoint'>): DynamoDBDocumentClient {
+/**
+ * When this process last wrote each item (`table|PK|SK`), oldest first, for the simulated GSI lag:
+ * shared by every client of the process, since a writer and a searcher may use different ones.
+ */
+const writtenAt = new Map<string, number>();
+
+type Keyed = { PK?: unknown; SK?: unknown };
+
+/** The items a write request puts, updates or deletes. */
+function writtenItems(operation: string, input: Record<string, any>): { table: string; key: Keyed }[] {
+  switch (operation) {
+    case 'PutItem':
+      return [{ table: input.TableName, key: input.Item }];
+    case 'UpdateItem':
+    case 'DeleteItem':
+      return [{ table: input.TableName, key: input.Key }];
+    case 'TransactWriteItems':
+      return (input.TransactItems ?? []).flatMap((item: Record<string, any>) => {
+        const write = item.Put ?? item.Update ?? item.Delete;
+        return write ? [{ table: write.TableName, key: write.Item ?? write.Key }] : [];
+      });
+    case 'BatchWriteItem':
+      return Object.entries(input.RequestItems ?? {}).flatMap(([table, requests]) =>
+        (requests as Record<string, any>[]).map((request) => ({ table, key: request.PutRequest?.Item ?? request.DeleteRequest?.Key })),
+      );
+    default:
+      return [];
+  }
+}
+
+function writtenKey(table: string, key: Keyed): string {
+  return `${table}|${String(key.PK)}|${String(key.SK)}`;
+}
+
+/**
+ * Makes GSIs lag as they may on AWS, where they are updated asynchronously (DynamoDB Local updates
+ * them with the write): a GSI query leaves out the items this process wrote less than `lagMs` ago.
+ * Harsher than AWS, which would still show such an item's previous index entry.
+ */
+function simulateGsiLag(client: DynamoDBClient, lagMs: number): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = String(context.commandName ?? '').replace(/Command$/, '');
+      const input = args.input as Record<string, any>;
+      const result = await next(args);
+      const now = Date.now();
+      if (operation === 'Query' && input.IndexName) {
+        const output = result.output as { Items?: Keyed[]; Count?: number };
+        output.Items = output.Items?.filter((item) => !(now - (writtenAt.get(writtenKey(input.TableName, item)) ?? -Infinity) < lagMs));
+        output.Count = output.Items?.length;
+        return result;
+      }
+      for (const { table, key } of writtenItems(operation, input)) {
+        const written = writtenKey(table, key);
+        writtenAt.delete(written);
+        writtenAt.set(written, now);
+      }
+      for (const [written, at] of writtenAt) {
+        if (now - at < lagMs) {
+          break;
+        }
+        writtenAt.delete(written);
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'simulatedGsiLag' },
+  );
+}
+
+export function createDocumentClient(config: Pick<RuntimeConfig, 'region' | 'dynamoEndpoint'> & Partial<Pick<RuntimeConfig, 'simulatedGsiLagMs'>>): DynamoDBDocumentClient {
   // DynamoDB Local answers 500 "too long waiting for a lock" under load, where AWS would succeed:
   // locally, retry those longer (the SDK retries 500s with backoff).
   const client = new DynamoDBClient({ region: config.region, endpoint: config.dynamoEndpoint, maxAttempts: config.dynamoEndpoint ? 10 : 4 });
@@ -80,6 +149,9 @@ export function createDocumentClient(config: Pick<RuntimeConfig, 'region' | 'dyn
     },
     { step: 'initialize', name: 'consumedCapacityMeter' },
   );
+  if (config.simulatedGsiLagMs) {
+    simulateGsiLag(client, config.simulatedGsiLagMs);
+  }
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
   });

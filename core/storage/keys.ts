@@ -23,6 +23,11 @@
  *   PK = TENANT#{tenant}#EXPORT#{exportId}    SK = JOB          request, status, counters
  *                                             SK = CHUNK#{n}    one unit of work: what it reads, its cursor, its files
  *
+ * Recent changes (recent-changes.ts), the strongly consistent overlay that searches merge until
+ * the GSIs and the search index have caught up with a write; one item per recently written
+ * resource, in one of a few shards per tenant and type so a busy type has no hot partition:
+ *   PK = TENANT#{tenant}#RECENT#{type}#{shard}   SK = {id}
+ *
  * Audit records (AuditEvents of reads and writes), one partition per tenant, UTC day and shard,
  * in time order, so "tenant X between T1 and T2" reads only the partitions of those days:
  *   PK = TENANT#{tenant}#AUDIT#{yyyy-mm-dd}#{shard}   SK = {recorded}#{eventId}
@@ -73,6 +78,22 @@ export function parseTransactionPK(pk: string): { tenant: TenantId } | undefined
 
 export const TRANSACTION_SK = 'TRANSACTION';
 export const TRANSACTION_RESOURCES_SK = 'RESOURCES';
+
+/**
+ * Shards of a type's recent changes: each takes ~1,000 writes/s (an item is put by the write and
+ * deleted by the stream processor: 2 writes per change), and a search reads all of them.
+ */
+export const RECENT_CHANGE_SHARDS = 4;
+
+export function recentChangesPK(tenant: TenantId, resourceType: string, shard: number): string {
+  return `TENANT#${tenant}#RECENT#${resourceType}#${shard}`;
+}
+
+/** The recent-change item of one resource: its shard follows from its id. */
+export function recentChangeKey(tenant: TenantId, resourceType: string, id: string): { PK: string; SK: string } {
+  const shard = createHash('sha256').update(id).digest().readUInt32BE(0) % RECENT_CHANGE_SHARDS;
+  return { PK: recentChangesPK(tenant, resourceType, shard), SK: id };
+}
 
 /** GSI3 on CURRENT items: every live resource of a type, ordered by lastUpdated. */
 export function gsi3TypeByLastUpdated(tenant: TenantId, resourceType: string, lastUpdated: string, id: string) {

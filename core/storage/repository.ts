@@ -68,6 +68,12 @@ export interface WriteResult {
   readonly written: boolean;
 }
 
+/** A type's recently written resources (recent-changes.ts): their `Type/id`, deleted ones included, and their current versions. */
+export interface RecentSet {
+  readonly refs: ReadonlySet<string>;
+  readonly current: readonly ResourceVersion[];
+}
+
 export interface Page<T> {
   readonly items: T[];
   /** Opaque cursor of the next page; absent on the last page. */
@@ -242,26 +248,37 @@ export class ResourceRepository {
     };
   }
 
-  /** Live resources of a type, most recently updated first. */
-  async listByLastUpdated(tenant: TenantId, resourceType: string, options: { count: number; cursor?: string }): Promise<Page<ResourceVersion>> {
+  /**
+   * Live resources of a type, most recently updated first. `recent` (recent-changes.ts) overrides
+   * what the lagging GSI says of the resources written recently: they are left out of its page
+   * and placed by their current lastUpdated instead.
+   */
+  async listByLastUpdated(tenant: TenantId, resourceType: string, options: { count: number; cursor?: string; recent?: RecentSet }): Promise<Page<ResourceVersion>> {
     const partition = gsi3TypePartition(tenant, resourceType);
     const start = options.cursor ? decodeCursor<{ s: string; id: string }>(options.cursor, { s: 'string', id: 'string' }) : undefined;
-    const keys = await this.queryIndexKeys('GSI3', partition, options.count, undefined, start && {
+    const recent = options.recent ?? { refs: new Set<string>(), current: [] };
+    // Enough index keys that a full page remains once the recent ones are left out.
+    const keys = await this.queryIndexKeys('GSI3', partition, options.count + recent.refs.size, undefined, start && {
       GSI3PK: partition,
       GSI3SK: start.s,
       PK: resourcePK(tenant, resourceType, start.id),
       SK: CURRENT_SK,
     });
-    const resources = [...new Set(keys.keys.map((key) => String(key.PK)))];
+    const indexed = keys.keys.filter((key) => !recent.refs.has(`${resourceType}/${idFromPK(String(key.PK))}`));
+    const resources = [...new Set(indexed.map((key) => String(key.PK)))];
     const views = await this.currentViews(tenant, await batchGetItems(this.client, this.tableName, resources.map((PK) => ({ PK, SK: CURRENT_SK }))));
     // The index is eventually consistent; the base-table read is not: drop anything deleted since.
     // A resource in an open transaction is listed once, at the position of the version it shows.
-    const items = keys.keys.flatMap((key) => {
+    const fromIndex = indexed.flatMap((key) => {
       const view = views.get(String(key.PK));
       return view && !view.version.deleted && view.indexedBy === key.SK ? [view.version] : [];
     });
-    const lastKey = keys.keys.at(-1);
-    return { items, next: keys.more && lastKey ? encodeCursor({ s: String(lastKey.GSI3SK), id: idFromPK(String(lastKey.PK)) }) : undefined };
+    const position = (version: ResourceVersion) => `${version.lastUpdated}#${version.id}`;
+    const fromRecent = recent.current.filter((version) => !start || position(version) < start.s);
+    const ordered = [...fromIndex, ...fromRecent].sort((a, b) => (position(a) < position(b) ? 1 : position(a) > position(b) ? -1 : 0));
+    const items = ordered.slice(0, options.count);
+    const last = items.at(-1);
+    return { items, next: (keys.more || ordered.length > items.length) && last ? encodeCursor({ s: position(last), id: last.id }) : undefined };
   }
 
   /** The current versions of the given resources, in the given order; unknown and deleted ones are left out. */

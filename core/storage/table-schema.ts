@@ -33,6 +33,8 @@ export interface TableSchema {
   readonly globalIndexes: readonly GlobalIndexSchema[];
   readonly streamView: 'NEW_AND_OLD_IMAGES';
   readonly billing: 'PAY_PER_REQUEST';
+  /** The TTL attribute (epoch seconds): DynamoDB deletes expired items (recent changes left behind) on its own. */
+  readonly timeToLiveAttribute: string;
 }
 
 export const FHIR_TABLE: TableSchema = {
@@ -41,6 +43,7 @@ export const FHIR_TABLE: TableSchema = {
   globalIndexes: GLOBAL_INDEXES,
   streamView: 'NEW_AND_OLD_IMAGES',
   billing: 'PAY_PER_REQUEST',
+  timeToLiveAttribute: 'expiresAt',
 };
 
 /** The table as a DynamoDB `CreateTable` request (all keys are strings). */

@@ -15,13 +15,17 @@
  *              created resource's placeholder carries those keys itself.
  *   LOOKUP#…   one per token value (GSI1). Staging adds the new version's; finalizing removes
  *              the old version's stale ones; rolling back removes what staging added.
+ *   recent     the resource's recent-change item (recent-changes.ts), in the same transaction as
+ *              the version, so no search misses a write the GSIs or the index have not caught up
+ *              with. Staging puts it (readers settle what it points at); rolling back leaves it to
+ *              expire, since it only makes searches re-read the resource.
  */
 import { type DynamoDBDocumentClient, BatchGetCommand, type TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Resource } from '@medplum/fhirtypes';
 import type { TenantId } from '../tenant.js';
 import { decodeBody, encodeBody } from './body-codec.js';
 import { currentIndexKeys, lookupItems, type LookupItem } from './index-keys.js';
-import { CURRENT_SK, STAGED_SK, gsi1LookupOverflow, gsi3TypeHistory, resourcePK, versionSK } from './keys.js';
+import { CURRENT_SK, STAGED_SK, gsi1LookupOverflow, gsi3TypeHistory, recentChangeKey, resourcePK, versionSK } from './keys.js';
 
 export type WriteMethod = 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -159,6 +163,7 @@ export function directWriteItems(tableName: string, planned: PlannedVersion): Tr
     { Put: { TableName: tableName, Item: versionItem(planned), ConditionExpression: 'attribute_not_exists(PK)' } },
     ...planned.lookups.items.map((item) => ({ Put: { TableName: tableName, Item: { PK, ...item } } })),
     ...staleLookups(planned).map((SK) => ({ Delete: { TableName: tableName, Key: { PK, SK } } })),
+    { Put: { TableName: tableName, Item: recentChangeItem(planned.key, planned.stored.version) } },
   ];
 }
 
@@ -191,6 +196,7 @@ export function stagingItems(tableName: string, planned: PlannedVersion, txId: s
     { Put: { TableName: tableName, Item: { ...versionItem(planned), pendingTx: txId }, ConditionExpression: 'attribute_not_exists(PK)' } },
     ...(hasStagedItem(planned) ? [{ Put: { TableName: tableName, Item: { PK, SK: STAGED_SK, pendingTx: txId, ...staged } } }] : []),
     ...planned.lookups.items.filter((item) => !existing.has(item.SK)).map((item) => ({ Put: { TableName: tableName, Item: { PK, ...item } } })),
+    { Put: { TableName: tableName, Item: recentChangeItem(planned.key, planned.stored.version) } },
   ];
 }
 
@@ -204,6 +210,24 @@ export function finalizingItems(tableName: string, planned: PlannedVersion, txId
     ...(hasStagedItem(planned) ? [{ Delete: { TableName: tableName, Key: { PK, SK: STAGED_SK } } }] : []),
     ...staleLookups(planned).map((SK) => ({ Delete: { TableName: tableName, Key: { PK, SK } } })),
   ];
+}
+
+/**
+ * How long a recent-change item outlives its write at most, should the stream processor never
+ * remove it (a rolled-back transaction, records lost after the stream's 24 h retention): DynamoDB's
+ * TTL then deletes it. Until then it only makes searches re-read the resource.
+ */
+export const RECENT_CHANGE_TTL_SECONDS = 24 * 60 * 60;
+
+/** The recent-change item of a write of `version`: what searches merge until the indexes have it. */
+export function recentChangeItem(key: ResourceKey, version: number): Record<string, unknown> {
+  return {
+    ...recentChangeKey(key.tenant, key.resourceType, key.id),
+    resourceType: key.resourceType,
+    id: key.id,
+    version,
+    expiresAt: Math.floor(Date.now() / 1000) + RECENT_CHANGE_TTL_SECONDS,
+  };
 }
 
 /** A version replacing an existing CURRENT stages its index keys on a STAGED item; a create, on its placeholder; a deletion has none. */

@@ -7,13 +7,19 @@
  * the result says which records failed, so the caller reports exactly those and the event source
  * retries from the first of them. Every step is idempotent under retry: indexing is versioned,
  * audit keys are derived from the version, and events carry stable ids for de-duplication.
+ *
+ * Last, the recent-change items of the changes now searchable everywhere are removed
+ * (storage/recent-changes.ts): once indexed, the index refreshed, and the write `settleMs` old.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { TenantId } from '../tenant.js';
 import { auditEvent, type AuditedInteraction, writeAuditId, uuidFrom } from '../audit/audit-event.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { EventPublisher, OutgoingEvent } from '../events/publisher.js';
 import type { ResourceIndexer } from '../search/opensearch/indexer.js';
+import { INDEX_REFRESH_MS } from '../search/opensearch/mapping.js';
+import type { RecentChanges } from '../storage/recent-changes.js';
 import { versionReference } from '../fhir/result-bundles.js';
 import { type ResourceChange, type StreamChange, type TableStreamRecord, streamChangeOf } from './changes.js';
 
@@ -24,6 +30,10 @@ export interface StreamProcessorDependencies {
   readonly publisher: EventPublisher;
   /** Finishes a tenant's abandoned large transactions (repository.recoverTransactions). */
   readonly recoverTransactions?: (tenant: TenantId) => Promise<unknown>;
+  /** Removes recent-change items once their changes are searchable; absent: they expire (TTL). */
+  readonly recentChanges?: RecentChanges;
+  /** How old a write must be before its recent-change item goes: the bound assumed for GSI propagation. */
+  readonly settleMs?: number;
   readonly now?: () => number;
 }
 
@@ -55,6 +65,7 @@ export class StreamProcessor {
     const audits = classified.flatMap((item) => (item.change.kind === 'audit' ? [{ record: item.record, event: item.change.event, tenant: item.change.tenant }] : []));
 
     await this.index(resources, failures);
+    const indexedAt = this.now();
     // Every committed write is audited and announced, indexed or not: neither the audit trail
     // nor subscribers may depend on OpenSearch, or a change dead-lettered during an outage would
     // never be audited or announced. A retry rewrites the same audit records (their keys derive
@@ -73,7 +84,34 @@ export class StreamProcessor {
     });
 
     await this.recover(classified.flatMap(({ change }) => (change.kind === 'transaction' ? [change.tenant] : change.kind === 'resource' ? [change.change.tenant] : [])));
+    await this.forgetRecentChanges(resources.filter(({ record }) => !failures.has(record.sequenceNumber)), indexedAt);
     return failures;
+  }
+
+  private now(): number {
+    return (this.dependencies.now ?? Date.now)();
+  }
+
+  /**
+   * Removes the recent-change items of these processed changes once nothing needs them: the index
+   * has refreshed since they were indexed and the GSIs have had `settleMs` since each write. Waits
+   * for that when the batch is younger (a quiet stream); a backlog's old records wait at most for
+   * the refresh. A failed removal leaves items that only make searches re-read a resource until
+   * a later change of it or the TTL removes them, so it fails nothing.
+   */
+  private async forgetRecentChanges(processed: readonly { change: ResourceChange }[], indexedAt: number): Promise<void> {
+    const { recentChanges, indexer, settleMs = 0 } = this.dependencies;
+    if (!recentChanges || processed.length === 0) {
+      return;
+    }
+    const youngest = Math.max(...processed.map(({ change }) => Date.parse(change.lastUpdated)));
+    const wait = Math.max(youngest + settleMs, indexer ? indexedAt + INDEX_REFRESH_MS : 0) - this.now();
+    if (wait > 0) {
+      await sleep(wait);
+    }
+    await recentChanges
+      .forget(processed.map(({ change }) => ({ tenant: change.tenant, resourceType: change.resourceType, id: change.id, version: change.version })))
+      .catch(() => undefined);
   }
 
   private async index(resources: readonly { record: TableStreamRecord; change: ResourceChange }[], failures: BatchFailures): Promise<void> {
@@ -118,7 +156,7 @@ export class StreamProcessor {
     if (!recoverTransactions) {
       return;
     }
-    const now = (this.dependencies.now ?? Date.now)();
+    const now = this.now();
     const due = [...new Set(tenants)].filter((tenant) => now - (this.lastRecovery.get(tenant) ?? -Infinity) >= RECOVERY_INTERVAL_MS);
     for (const tenant of due) {
       this.lastRecovery.set(tenant, now);

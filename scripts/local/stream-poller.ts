@@ -57,6 +57,11 @@ export interface StreamPollerOptions {
   readonly maximumRetryAttempts?: number;
   /** Lambda's `BisectBatchOnFunctionError` (default true here; false on Lambda). */
   readonly bisectBatchOnFunctionError?: boolean;
+  /**
+   * Holds each batch this long after reading it before invoking the handler (default 0): tests
+   * and local runs make the index lag behind the table, to show what searches do meanwhile.
+   */
+  readonly deliveryDelayMs?: number;
   /** How long a shard that returned nothing waits before polling again (default 200 ms). */
   readonly pollIntervalMs?: number;
   /** The wait before a retry: `initialMs`, doubling per consecutive failure on the shard up to `maxMs` (default 100 ms to 2 s). */
@@ -348,6 +353,9 @@ class Poller {
         iterator = page.NextShardIterator;
         const records = page.Records ?? [];
         if (records.length > 0) {
+          if (!(await this.pause(this.options.deliveryDelayMs ?? 0))) {
+            return;
+          }
           await this.deliver(reader, records.map((record) => lambdaRecord(record, this.streamArn)));
           reader.checkpoint = records.at(-1)!.dynamodb!.SequenceNumber;
         }

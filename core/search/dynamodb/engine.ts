@@ -9,11 +9,16 @@
  * chain through one) → that patient's GSI2 partition; `identifier=`/`code=` token values → their
  * GSI1 lookup partitions; a plain listing newest first → one GSI3 page; otherwise every live
  * resource of the type through GSI3.
+ *
+ * GSIs are updated asynchronously on AWS, so every GSI path also takes the type's recent changes
+ * (storage/recent-changes.ts) as candidates: a write acknowledged before the search began is
+ * found by its current content even if no GSI has it yet.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../errors.js';
 import { LOOKUP_PARAMETERS } from '../../storage/index-keys.js';
 import { IndexScans } from '../../storage/index-scans.js';
+import { RecentChanges, type RecentChangesReader } from '../../storage/recent-changes.js';
 import type { ResourceRepository, ResourceVersion } from '../../storage/repository.js';
 import type { TenantId } from '../../tenant.js';
 import { matchesAll, type ResolvedCriterion } from '../match.js';
@@ -25,55 +30,61 @@ import type { Criterion, SearchQuery } from '../types.js';
 import type { SearchParameterDefinition } from '../../r4/search-types.js';
 
 export class DynamoSearchEngine implements SearchEngine {
-  private readonly source: MatchSource = {
-    findMatching: (tenant, resourceType, criteria) => this.findMatching(tenant, resourceType, criteria),
-    readCurrent: async (tenant, references) => resourcesOf(await this.repository.readCurrentMany(tenant, references)),
-  };
-
   private readonly scans: IndexScans;
+  private readonly recentChanges: RecentChanges;
 
   constructor(
     private readonly repository: ResourceRepository,
     private readonly maxScan: number,
   ) {
     this.scans = new IndexScans(repository);
+    this.recentChanges = new RecentChanges(repository);
   }
 
   async search(tenant: TenantId, query: SearchQuery): Promise<SearchResult> {
+    const recent = this.recentChanges.reader(tenant);
+    const source: MatchSource = {
+      findMatching: (_tenant, resourceType, criteria) => this.findMatching(tenant, resourceType, criteria, recent),
+      readCurrent: async (_tenant, references) => resourcesOf(await this.repository.readCurrentMany(tenant, references)),
+    };
     if (isPlainListing(query)) {
-      const page = await this.repository.listByLastUpdated(tenant, query.resourceTypes[0], { count: query.count, cursor: query.cursor });
+      const [resourceType] = query.resourceTypes;
+      const page = await this.repository.listByLastUpdated(tenant, resourceType, { count: query.count, cursor: query.cursor, recent: await recent(resourceType) });
       const matches = resourcesOf(page.items);
-      return { matches, included: await includedResources(this.source, tenant, matches, query), next: page.next };
+      return { matches, included: await includedResources(source, tenant, matches, query), next: page.next };
     }
     const matches: Resource[] = [];
     for (const resourceType of query.resourceTypes) {
-      const criteria = await resolveCriteria(this.source, tenant, resourceType, query);
-      matches.push(...(await this.findMatching(tenant, resourceType, criteria)));
+      const criteria = await resolveCriteria(source, tenant, resourceType, query);
+      matches.push(...(await this.findMatching(tenant, resourceType, criteria, recent)));
     }
     const page = pageOf(matches, query);
-    const included = query.summary === 'count' || query.count === 0 ? [] : await includedResources(this.source, tenant, page.matches, query);
+    const included = query.summary === 'count' || query.count === 0 ? [] : await includedResources(source, tenant, page.matches, query);
     return { ...page, included };
   }
 
   /** Every resource of `resourceType` satisfying all `criteria`. */
-  private async findMatching(tenant: TenantId, resourceType: string, criteria: readonly ResolvedCriterion[]): Promise<Resource[]> {
-    const candidates = await this.candidates(tenant, resourceType, criteria);
+  private async findMatching(tenant: TenantId, resourceType: string, criteria: readonly ResolvedCriterion[], recent: RecentChangesReader): Promise<Resource[]> {
+    const candidates = await this.candidates(tenant, resourceType, criteria, recent);
     return candidates.filter((resource) => matchesAll(resource, criteria));
   }
 
   /** The cheapest superset of the matches the table can give. */
-  private async candidates(tenant: TenantId, resourceType: string, criteria: readonly ResolvedCriterion[]): Promise<Resource[]> {
+  private async candidates(tenant: TenantId, resourceType: string, criteria: readonly ResolvedCriterion[], recent: RecentChangesReader): Promise<Resource[]> {
     const ids = idRestriction(resourceType, criteria);
     if (ids) {
       return resourcesOf(await this.repository.readCurrentMany(tenant, [...ids].map((id) => ({ resourceType, id }))));
     }
     const patients = patientRestriction(resourceType, criteria);
     const lookup = patients ? undefined : lookupRestriction(criteria);
-    const { items, truncated } = patients
-      ? await this.scans.scanCompartments(tenant, [...patients], resourceType, this.maxScan)
-      : lookup
-        ? await this.scans.scanLookups(tenant, resourceType, lookup.param, lookup.values, this.maxScan)
-        : await this.scans.scanType(tenant, resourceType, this.maxScan);
+    const [{ items, truncated }, recentlyWritten] = await Promise.all([
+      patients
+        ? this.scans.scanCompartments(tenant, [...patients], resourceType, this.maxScan)
+        : lookup
+          ? this.scans.scanLookups(tenant, resourceType, lookup.param, lookup.values, this.maxScan)
+          : this.scans.scanType(tenant, resourceType, this.maxScan),
+      recent(resourceType),
+    ]);
     if (truncated) {
       throw FhirError.of(
         400,
@@ -81,7 +92,9 @@ export class DynamoSearchEngine implements SearchEngine {
         `This search would read more than ${this.maxScan} ${resourceType} resources. Narrow it with _id, a patient (patient=, subject= or Patient/{id}/${resourceType}) or another selective parameter, or enable the OpenSearch engine.`,
       );
     }
-    return resourcesOf(items);
+    // Both reads are strongly consistent; the recent set also holds what no GSI has yet.
+    const indexed = items.filter((version) => !recentlyWritten.refs.has(`${resourceType}/${version.id}`));
+    return resourcesOf([...indexed, ...recentlyWritten.current]);
   }
 }
 

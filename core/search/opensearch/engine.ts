@@ -5,6 +5,9 @@
  * with inner searches answered here; every criterion becomes DSL (`criteria.ts`); resources come
  * from `_source`, so a search reads nothing from DynamoDB. Eventually consistent: a write is
  * searchable once the stream processor has indexed it and the index refreshed (about a second).
+ * With `recentChanges`, what the index says of recently written resources is replaced by their
+ * current versions from the table, matched, sorted and paged here with the index's hits, so a
+ * search sees every write acknowledged before it began (docs/consistency.md).
  *
  * Paging is keyset, as in `pager.ts`: a cursor (`page-cursor.ts`) holds the sort key and `Type/id`
  * of a page's last (or first) resource, and the next page is the first `_count` resources strictly
@@ -14,15 +17,16 @@
 import type { Client } from '@opensearch-project/opensearch';
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../errors.js';
+import type { RecentChanges, RecentChangesReader } from '../../storage/recent-changes.js';
 import type { TenantId } from '../../tenant.js';
 import type { SearchEngine, SearchResult } from '../engine.js';
 import { decodePageCursor, encodePageCursor } from '../page-cursor.js';
-import type { ResolvedCriterion } from '../match.js';
+import { matchesAll, type ResolvedCriterion } from '../match.js';
 import { includedResources, keyOf, type MatchSource, resolveCriteria } from '../resolve.js';
-import { DEFAULT_SORT, sortKey } from '../sort.js';
+import { compareSortPositions, DEFAULT_SORT, sortKey } from '../sort.js';
 import type { SearchQuery, SortRule } from '../types.js';
 import { matchingQuery } from './criteria.js';
-import { and, not, type Query, type SearchBody, tenantScoped } from './dsl.js';
+import { and, not, type Query, type SearchBody, tenantScoped, terms } from './dsl.js';
 import { isPosition, positionQuery, sortClauses } from './keyset.js';
 
 export interface OpenSearchEngineOptions {
@@ -32,7 +36,17 @@ export interface OpenSearchEngineOptions {
    * (65,536), since the set becomes a `terms` query.
    */
   readonly maxInnerMatches?: number;
+  /** Merges the table's recent changes into every answer (read-your-writes); without it the engine answers from the index alone. */
+  readonly recentChanges?: RecentChanges;
 }
+
+/** A search's recent changes: the resources the index may be stale on, and those of them that match. */
+interface RecentMatches {
+  readonly refs: readonly string[];
+  readonly matches: readonly Resource[];
+}
+
+const NO_RECENT_CHANGES: RecentChangesReader = async () => ({ refs: new Set(), current: [] });
 
 /** Resources per request when an inner search or an include reads a whole set. */
 const FETCH_PAGE = 1_000;
@@ -52,39 +66,49 @@ type Page = Omit<SearchResult, 'included'>;
 
 export class OpenSearchEngine implements SearchEngine {
   private readonly maxInnerMatches: number;
-  private readonly source: MatchSource = {
-    findMatching: (tenant, resourceType, criteria) => this.findMatching(tenant, resourceType, criteria),
-    readCurrent: (tenant, references) => this.readCurrent(tenant, references.map(({ resourceType, id }) => `${resourceType}/${id}`)),
-  };
 
   constructor(
     private readonly client: Client,
     private readonly index: string,
-    options: OpenSearchEngineOptions = {},
+    private readonly options: OpenSearchEngineOptions = {},
   ) {
     this.maxInnerMatches = options.maxInnerMatches ?? 10_000;
   }
 
   async search(tenant: TenantId, query: SearchQuery): Promise<SearchResult> {
+    const recent = this.options.recentChanges?.reader(tenant) ?? NO_RECENT_CHANGES;
+    const source: MatchSource = {
+      findMatching: (_tenant, resourceType, criteria) => this.findMatching(tenant, resourceType, criteria, recent),
+      readCurrent: (_tenant, references) => this.readCurrent(tenant, references, recent),
+    };
     const byType = [];
+    const recentRefs: string[] = [];
+    const recentMatches: Resource[] = [];
     for (const resourceType of query.resourceTypes) {
-      byType.push({ resourceType, criteria: await resolveCriteria(this.source, tenant, resourceType, query) });
+      const criteria = await resolveCriteria(source, tenant, resourceType, query);
+      byType.push({ resourceType, criteria });
+      const written = await recent(resourceType);
+      recentRefs.push(...written.refs);
+      recentMatches.push(...currentResources(written.current).filter((resource) => matchesAll(resource, criteria)));
     }
-    const matching = matchingQuery(byType, Date.now());
+    const matching = withoutRefs(matchingQuery(byType, Date.now()), recentRefs);
+    const recentlyWritten = { refs: recentRefs, matches: recentMatches };
     if (query.summary === 'count' || query.count === 0) {
       const [counted] = await this.searchTenant(tenant, [{ query: matching, size: 0, track_total_hits: true }]);
-      return { matches: [], included: [], total: hitCount(counted) };
+      return { matches: [], included: [], total: hitCount(counted) + recentMatches.length };
     }
-    const page = await this.page(tenant, matching, query);
-    return { ...page, included: await includedResources(this.source, tenant, page.matches, query) };
+    const page = await this.page(tenant, matching, query, recentlyWritten);
+    return { ...page, included: await includedResources(source, tenant, page.matches, query) };
   }
 
   /**
    * The page the cursor and `_count` ask for, with `next`/`previous` exactly as `pageOf` gives
    * them: the resources after (or before) the cursor's position, and a count of those on the
-   * other side of it, which together make the total.
+   * other side of it, which together make the total. The index's hits (which leave the recent
+   * changes out) and the matching recent changes are two disjoint ordered lists: the page is
+   * the first (or last) `_count` of their merge on the cursor's side.
    */
-  private async page(tenant: TenantId, matching: Query, query: SearchQuery): Promise<Page> {
+  private async page(tenant: TenantId, matching: Query, query: SearchQuery, recent: RecentMatches): Promise<Page> {
     const rules = query.sort.length > 0 ? query.sort : DEFAULT_SORT;
     const cursor = query.cursor === undefined ? undefined : decodePageCursor(query.cursor);
     if (cursor && !isPosition(rules, cursor)) {
@@ -96,31 +120,37 @@ export class OpenSearchEngine implements SearchEngine {
     // picks wrong pages when the field is nested (seen on OpenSearch 2.19).
     const fetch = (filter: Query, reverse: boolean): SearchBody => ({ query: filter, sort: sortClauses(rules, reverse), size: count + 1, track_total_hits: true, _source: ['resource'] });
     const counting = (filter: Query): SearchBody => ({ query: filter, size: 0, track_total_hits: true });
-    const totalOf = (...responses: SearchResponse[]) => (query.total === 'none' ? undefined : responses.reduce((sum, response) => sum + hitCount(response), 0));
+    const totalOf = (...responses: SearchResponse[]) => (query.total === 'none' ? undefined : responses.reduce((sum, response) => sum + hitCount(response), 0) + recent.matches.length);
+    const ordered = (resources: readonly Resource[]) => inOrder(rules, resources);
+    const recentSide = (side: (order: number) => boolean) => ordered(recent.matches.filter((resource) => cursor && side(compareSortPositions(rules, positionOf(rules, resource), cursor))));
 
     if (!cursor) {
       const [found] = await this.searchTenant(tenant, [fetch(matching, false)]);
-      return this.cut(rules, resourcesOf(found), count, { total: totalOf(found), hasEarlier: false });
+      return this.cut(rules, ordered([...resourcesOf(found), ...recent.matches]), count, { total: totalOf(found), hasEarlier: false });
     }
     if (!cursor.before) {
       const after = positionQuery(rules, cursor, 'after');
       const [found, earlier] = await this.searchTenant(tenant, [fetch(and([matching, after]), false), counting(and([matching, not(after)]))]);
-      return this.cut(rules, resourcesOf(found), count, { total: totalOf(found, earlier), hasEarlier: hitCount(earlier) > 0 });
+      const recentEarlier = recentSide((order) => order <= 0).length;
+      return this.cut(rules, ordered([...resourcesOf(found), ...recentSide((order) => order > 0)]), count, {
+        total: totalOf(found, earlier),
+        hasEarlier: hitCount(earlier) + recentEarlier > 0,
+      });
     }
     // The page ending just before the cursor; when fewer than a page come before it, the first
     // page (`pageOf` keeps a previous page full).
     const before = positionQuery(rules, cursor, 'before');
     const [found, later] = await this.searchTenant(tenant, [fetch(and([matching, before]), true), counting(and([matching, not(before)]))]);
-    const preceding = resourcesOf(found);
+    const preceding = ordered([...resourcesOf(found), ...recentSide((order) => order < 0)]).reverse();
     if (preceding.length < count) {
       const [first] = await this.searchTenant(tenant, [fetch(matching, false)]);
-      return this.cut(rules, resourcesOf(first), count, { total: totalOf(first), hasEarlier: false });
+      return this.cut(rules, ordered([...resourcesOf(first), ...recent.matches]), count, { total: totalOf(first), hasEarlier: false });
     }
     const matches = preceding.slice(0, count).reverse();
     return {
       matches,
       total: totalOf(found, later),
-      next: hitCount(later) > 0 ? this.cursorAt(rules, matches[matches.length - 1], false) : undefined,
+      next: hitCount(later) + recentSide((order) => order >= 0).length > 0 ? this.cursorAt(rules, matches[matches.length - 1], false) : undefined,
       previous: preceding.length > count ? this.cursorAt(rules, matches[0], true) : undefined,
     };
   }
@@ -143,8 +173,9 @@ export class OpenSearchEngine implements SearchEngine {
   }
 
   /** Every resource of `resourceType` meeting `criteria`, read in `Type/id` order; refused above `maxInnerMatches`. */
-  private async findMatching(tenant: TenantId, resourceType: string, criteria: readonly ResolvedCriterion[]): Promise<Resource[]> {
-    const matching = matchingQuery([{ resourceType, criteria }], Date.now());
+  private async findMatching(tenant: TenantId, resourceType: string, criteria: readonly ResolvedCriterion[], recent: RecentChangesReader): Promise<Resource[]> {
+    const written = await recent(resourceType);
+    const matching = withoutRefs(matchingQuery([{ resourceType, criteria }], Date.now()), [...written.refs]);
     const found: Resource[] = [];
     let after: string | undefined;
     do {
@@ -168,20 +199,30 @@ export class OpenSearchEngine implements SearchEngine {
       found.push(...hits.map((hit) => hit._source.resource));
       after = hits.length === FETCH_PAGE ? hits[hits.length - 1]._source.ref : undefined;
     } while (after !== undefined);
-    return found;
+    return [...found, ...currentResources(written.current).filter((resource) => matchesAll(resource, criteria))];
   }
 
-  /** The resources behind `Type/id` keys, in the order given; those not in the index are left out. */
-  private async readCurrent(tenant: TenantId, keys: readonly string[]): Promise<Resource[]> {
-    const unique = [...new Set(keys)];
+  /** The resources behind `references`, in the order given; those in neither the index nor the recent changes are left out. */
+  private async readCurrent(tenant: TenantId, references: readonly { resourceType: string; id: string }[], recent: RecentChangesReader): Promise<Resource[]> {
+    const keys = [...new Set(references.map(({ resourceType, id }) => `${resourceType}/${id}`))];
+    const byKey = new Map<string, Resource>();
+    const stale = new Set<string>();
+    for (const resourceType of new Set(references.map((reference) => reference.resourceType))) {
+      const written = await recent(resourceType);
+      written.refs.forEach((ref) => stale.add(ref));
+      currentResources(written.current).forEach((resource) => byKey.set(keyOf(resource), resource));
+    }
+    const fromIndex = keys.filter((key) => !stale.has(key));
     const requests: SearchBody[] = [];
-    for (let start = 0; start < unique.length; start += FETCH_PAGE) {
-      const chunk = unique.slice(start, start + FETCH_PAGE);
-      requests.push({ query: { terms: { ref: chunk } }, size: chunk.length, track_total_hits: false, _source: ['resource'] });
+    for (let start = 0; start < fromIndex.length; start += FETCH_PAGE) {
+      const chunk = fromIndex.slice(start, start + FETCH_PAGE);
+      requests.push({ query: terms('ref', chunk), size: chunk.length, track_total_hits: false, _source: ['resource'] });
     }
     const responses = requests.length > 0 ? await this.searchTenant(tenant, requests) : [];
-    const byKey = new Map(responses.flatMap(resourcesOf).map((resource) => [keyOf(resource), resource]));
-    return unique.flatMap((key) => byKey.get(key) ?? []);
+    for (const resource of responses.flatMap(resourcesOf)) {
+      byKey.set(keyOf(resource), resource);
+    }
+    return keys.flatMap((key) => byKey.get(key) ?? []);
   }
 
   /**
@@ -220,6 +261,28 @@ function hitCount(response: SearchResponse): number {
 
 function resourcesOf(response: SearchResponse): Resource[] {
   return response.hits.hits.map((hit) => hit._source.resource);
+}
+
+/** The resources of current versions from the table (deleted ones have none). */
+function currentResources(versions: readonly { readonly resource?: Resource }[]): Resource[] {
+  return versions.flatMap((version) => (version.resource ? [version.resource] : []));
+}
+
+/** The query without the resources whose index documents may be stale (the recent changes answer for them). */
+function withoutRefs(query: Query, refs: readonly string[]): Query {
+  return refs.length === 0 ? query : and([query, not(terms('ref', refs))]);
+}
+
+function positionOf(rules: readonly SortRule[], resource: Resource): { key: ReturnType<typeof sortKey>; ref: string } {
+  return { key: sortKey(resource, rules), ref: keyOf(resource) };
+}
+
+/** Resources in the order of `rules`. */
+function inOrder(rules: readonly SortRule[], resources: readonly Resource[]): Resource[] {
+  return resources
+    .map((resource) => ({ resource, position: positionOf(rules, resource) }))
+    .sort((a, b) => compareSortPositions(rules, a.position, b.position))
+    .map((entry) => entry.resource);
 }
 
 /** OpenSearch's error types for a query with more clauses than `indices.query.bool.max_clause_count`. */

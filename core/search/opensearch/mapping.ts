@@ -33,6 +33,9 @@ const VALUE_FIELDS = {
   num: double,
 } as const;
 
+/** `refresh_interval` below: the stream processor waits this long after indexing before it removes recent-change items. */
+export const INDEX_REFRESH_MS = 1_000;
+
 export const INDEX_SETTINGS = {
   // Searchable about a second after indexing, like OpenSearch's default.
   refresh_interval: '1s',
