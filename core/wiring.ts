@@ -9,6 +9,7 @@
  * keeps its cold start small.
  */
 import type { Client } from '@opensearch-project/opensearch';
+import { type AnalyticsParts, AnalyticsRequests } from './analytics/requests.js';
 import { AuditLog } from './audit/audit-log.js';
 import type { ExportConfig, OpenSearchConfig, RuntimeConfig } from './config.js';
 import type { ExportFiles, ExportQueue } from './export/drivers.js';
@@ -34,6 +35,8 @@ export interface Drivers {
   readonly exportFiles?: (config: ExportConfig, region: string) => ExportFiles;
   /** Bulk export work queue (SQS): the functions `$export` kick-offs reach, and the export worker. */
   readonly exportQueue?: (config: ExportConfig, region: string) => ExportQueue;
+  /** Analytics reports (S3) and the start of a run (Lambda): the functions answering `$analytics`; undefined parts: not configured. */
+  readonly analytics?: (config: RuntimeConfig) => AnalyticsParts | undefined;
 }
 
 export class Components {
@@ -102,6 +105,11 @@ export class Components {
 
   get auditLog(): AuditLog {
     return this.once('auditLog', () => new AuditLog(this.documents, this.config.tableName));
+  }
+
+  /** `$analytics`: runs started, their status and the reports; 501 where the function brought no driver or none is configured. */
+  get analytics(): AnalyticsRequests {
+    return this.once('analytics', () => new AnalyticsRequests(this.drivers.analytics?.(this.config)));
   }
 
   get exportJobs(): ExportJobs {

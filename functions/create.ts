@@ -1,6 +1,7 @@
 import { sqsExportQueue } from '../core/export/sqs.js';
+import { analyticsParts } from './lib/analytics.js';
 import { apiHandler } from './lib/api-handler.js';
 import { FUNCTIONS } from './routes.js';
 
-/** The create function: its interactions are listed in the route table (functions/routes.ts); it kicks off the `$export` its routes carry. */
-export const handler = apiHandler(FUNCTIONS.create, { exportQueue: sqsExportQueue });
+/** The create function: its interactions are listed in the route table (functions/routes.ts); it kicks off the `$export` and `$analytics` runs its routes carry. */
+export const handler = apiHandler(FUNCTIONS.create, { exportQueue: sqsExportQueue, analytics: analyticsParts });

@@ -46,7 +46,7 @@ export const FUNCTIONS = {
   metadata: { module: 'metadata', memoryMB: 512, timeoutSeconds: 10, interactions: ['capabilities'] },
   // Not a FHIR interaction: SMART discovery (functions/smart-configuration.ts), outside the router.
   smartConfiguration: { module: 'smart-configuration', memoryMB: 256, timeoutSeconds: 10, interactions: [] },
-  create: { module: 'create', memoryMB: 1024, timeoutSeconds: 30, interactions: ['create', 'validate', 'export-system', 'unknown-operation'] },
+  create: { module: 'create', memoryMB: 1024, timeoutSeconds: 30, interactions: ['create', 'validate', 'export-system', 'analytics-run', 'unknown-operation'] },
   read: { module: 'read', memoryMB: 512, timeoutSeconds: 10, interactions: ['read', 'export-patient', 'unknown-operation'] },
   vread: { module: 'vread', memoryMB: 512, timeoutSeconds: 10, interactions: ['vread'] },
   update: { module: 'update', memoryMB: 1024, timeoutSeconds: 30, interactions: ['update', 'conditional-update'] },
@@ -57,7 +57,7 @@ export const FUNCTIONS = {
     module: 'search',
     memoryMB: 2048,
     timeoutSeconds: 30,
-    interactions: ['search-type', 'search-system', 'search-compartment', 'export-system', 'export-group', 'unknown-operation'],
+    interactions: ['search-type', 'search-system', 'search-compartment', 'export-system', 'export-group', 'analytics-report', 'unknown-operation'],
   },
   validate: { module: 'validate', memoryMB: 1024, timeoutSeconds: 30, interactions: ['validate', 'export-patient', 'export-group', 'unknown-operation'] },
   // Bulk Data status polls (presigned manifest URLs) and cancels.
@@ -83,6 +83,14 @@ export const EXPORT_WORKER = {
   /** Deliveries of one message before the queue dead-letters it; the last failed attempt fails the export instead. */
   maxReceiveCount: 5,
 } as const satisfies FunctionSpec & { maxReceiveCount: number };
+
+/**
+ * Not a route: the analytics run (infra/analytics.ts): on the schedule for every tenant with
+ * data, or invoked for one tenant by `POST /$analytics` (which arrives, like every `$` operation
+ * at the base, on `POST /{resourceType}`: the create function starts the run, and `GET
+ * /$analytics` is the search function's). Batch work: the architecture's 3008 MB / 900 s.
+ */
+export const ANALYTICS = { module: 'analytics', memoryMB: 3008, timeoutSeconds: 900 } as const satisfies FunctionSpec;
 
 export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/metadata', function: FUNCTIONS.metadata, public: true },

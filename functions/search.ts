@@ -1,7 +1,8 @@
 import { sqsExportQueue } from '../core/export/sqs.js';
 import { openSearchClient } from '../core/search/opensearch/client.js';
+import { analyticsParts } from './lib/analytics.js';
 import { apiHandler } from './lib/api-handler.js';
 import { FUNCTIONS } from './routes.js';
 
-/** The search function: its interactions are listed in the route table (functions/routes.ts); it searches OpenSearch when configured and kicks off the `$export` its routes carry. */
-export const handler = apiHandler(FUNCTIONS.search, { openSearchClient, exportQueue: sqsExportQueue });
+/** The search function: its interactions are listed in the route table (functions/routes.ts); it searches OpenSearch when configured kicks off the `$export` its routes carry and serves `$analytics` reports. */
+export const handler = apiHandler(FUNCTIONS.search, { openSearchClient, exportQueue: sqsExportQueue, analytics: analyticsParts });

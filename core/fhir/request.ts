@@ -68,6 +68,8 @@ export interface FhirRequest {
   readonly ifNoneExist?: string;
   readonly prefer: Preferences;
   readonly body?: RequestBody;
+  /** `html` when the client asked for the HTML rendering (`_format=html`), which only routes marked `html` have; absent: FHIR JSON. */
+  readonly format?: 'html';
   /** The server base URL links and locations are built from. */
   readonly baseUrl: string;
   /** Where `If-Match` came from, for its error's expression (`If-Match`, `Bundle.entry[3].request.ifMatch`). */

@@ -27,6 +27,8 @@ export interface FhirResponse {
   readonly headers?: Readonly<Record<string, string>>;
   /** A body that is not a FHIR resource (the Bulk Data completion manifest), sent as `application/json`. */
   readonly json?: object;
+  /** An HTML page (the analytics report's rendering), sent as `text/html`. */
+  readonly html?: string;
 }
 
 /** A read or vread: the version's content with its ETag and Last-Modified. */

@@ -36,12 +36,16 @@ export type Interaction =
   | 'export-group'
   | 'export-status'
   | 'export-cancel'
+  | 'analytics-run'
+  | 'analytics-report'
   | 'unknown-operation';
 
 export interface FhirRoute {
   readonly method: FhirMethod;
   readonly path: string;
   readonly interaction: Interaction;
+  /** Also answers in HTML (`_format=html`); every other route answers 406 to that. */
+  readonly html?: true;
 }
 
 export const FHIR_ROUTES: readonly FhirRoute[] = [
@@ -59,6 +63,9 @@ export const FHIR_ROUTES: readonly FhirRoute[] = [
   { method: 'POST', path: 'Group/{id}/$export', interaction: 'export-group' },
   { method: 'GET', path: '_export/{id}', interaction: 'export-status' },
   { method: 'DELETE', path: '_export/{id}', interaction: 'export-cancel' },
+  // Analytics reports (core/analytics/): start a run for the caller's tenant, then its status or the latest report.
+  { method: 'POST', path: '$analytics', interaction: 'analytics-run' },
+  { method: 'GET', path: '$analytics', interaction: 'analytics-report', html: true },
   { method: 'GET', path: '{operation}', interaction: 'unknown-operation' },
   { method: 'POST', path: '{operation}', interaction: 'unknown-operation' },
   { method: 'GET', path: '{type}', interaction: 'search-type' },

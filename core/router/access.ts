@@ -53,6 +53,20 @@ export function accessesOf(request: FhirRequest, { route, params }: RouteMatch):
     case 'export-status':
     case 'export-cancel':
       return [];
+    // A tenant's report counts every resource: read on all types, and no patient/ confinement (`authorizeAnalytics`).
+    case 'analytics-run':
+    case 'analytics-report':
+      return [{ kind: 'read', resourceType: '*' }];
+  }
+}
+
+/**
+ * `$analytics` reports on every patient of the tenant, so a `patient/` scope, which confines to
+ * one patient's compartment, never suffices: `user/*.r` or `system/*.r` (v1: `*.read`) does.
+ */
+export function authorizeAnalytics(confinedTo: string | undefined): void {
+  if (confinedTo !== undefined) {
+    throw FhirError.forbidden('$analytics reports on every patient of the tenant: it needs user/*.r or system/*.r, not patient/ scopes');
   }
 }
 

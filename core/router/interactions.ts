@@ -25,8 +25,9 @@ import {
   withinConfinement,
 } from '../fhir/interactions.js';
 import type { Identity } from '../auth/identity.js';
-import { authorizeExport, authorizeLinkedTypes, visibleIncludes } from './access.js';
+import { authorizeAnalytics, authorizeExport, authorizeLinkedTypes, visibleIncludes } from './access.js';
 import type { BulkExports } from '../export/exports.js';
+import type { AnalyticsRequests } from '../analytics/requests.js';
 import { type ExportLevel, parseExportRequest } from '../export/parameters.js';
 import { type FhirRequest, formBody, historyPageOf, ifMatchOf, mergeParameters, patchBody, type QueryParameters, resourceBody } from '../fhir/request.js';
 import { type FhirResponse, okResponse, pageLinks, resourceResponse, writeResponse } from '../fhir/response.js';
@@ -53,6 +54,8 @@ export interface Exchange {
   readonly onUnexpectedError: (error: unknown) => void;
   /** Bulk Data `$export` jobs. */
   readonly exports: BulkExports;
+  /** `$analytics` runs and reports. */
+  readonly analytics: AnalyticsRequests;
 }
 
 type InteractionFunction = (request: FhirRequest, params: RouteParams, exchange: Exchange) => Promise<FhirResponse>;
@@ -148,6 +151,36 @@ export const INTERACTIONS: Record<Exclude<Interaction, 'capabilities'>, Interact
         return { status: 200, json: status.manifest, headers: { Expires: status.expires } };
     }
   },
+  'analytics-run': async (request, _params, { analytics, context, accessed }) => {
+    authorizeAnalytics(context.confinedTo);
+    const run = await analytics.start(context.tenant);
+    accessed.push(`$analytics/${run.runId}`);
+    return {
+      status: 202,
+      headers: { 'Content-Location': `${request.baseUrl}/$analytics?run=${run.runId}` },
+      outcome: informationOutcome(`Analytics run ${run.runId} accepted; GET its Content-Location for the report`),
+    };
+  },
+  'analytics-report': async (request, _params, { analytics, context, accessed }) => {
+    authorizeAnalytics(context.confinedTo);
+    const format = request.format ?? 'json';
+    const runId = request.query.run?.[0];
+    let report: string;
+    if (runId === undefined) {
+      report = await analytics.latest(context.tenant, format);
+    } else {
+      const run = await analytics.status(context.tenant, runId);
+      if (run.status === 'failed') {
+        throw FhirError.of(500, 'exception', `Analytics run ${run.runId} failed: ${run.error ?? 'unknown error'}`);
+      }
+      if (run.status !== 'complete') {
+        return { status: 202, headers: { 'X-Progress': run.status, 'Retry-After': '5' }, outcome: informationOutcome(`Analytics run ${run.runId} is ${run.status}`) };
+      }
+      report = await analytics.report(run, format);
+    }
+    accessed.push(`$analytics${runId ? `/${runId}` : ''}`);
+    return format === 'html' ? { status: 200, html: report } : { status: 200, json: JSON.parse(report) as object };
+  },
   'export-cancel': async (_request, { id }, { exports, context, identity, accessed }) => {
     await exports.cancel(context.tenant, identity.subject, id as string);
     accessed.push(`_export/${id}`);
@@ -186,6 +219,8 @@ export const AUDITED: Partial<Record<Interaction, AuditedInteraction>> = {
   'export-group': 'operation',
   'export-status': 'operation',
   'export-cancel': 'operation',
+  'analytics-run': 'operation',
+  'analytics-report': 'operation',
 };
 
 /** The name of every other interaction in the AuditEvent of a refusal (401, 403): a refused write never reaches the stream. */

@@ -16,6 +16,7 @@ import type { Identity } from '../auth/identity.js';
 import { auditEvent, newAuditId } from '../audit/audit-event.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { BulkExports } from '../export/exports.js';
+import type { AnalyticsRequests } from '../analytics/requests.js';
 import type { RuntimeConfig } from '../config.js';
 import { FhirError } from '../errors.js';
 import type { FhirRequest } from '../fhir/request.js';
@@ -41,6 +42,7 @@ export interface RouterComponents {
   readonly search: SearchEngine;
   readonly auditLog: AuditLog;
   readonly exports: BulkExports;
+  readonly analytics: AnalyticsRequests;
 }
 
 export interface RouterOptions {
@@ -70,6 +72,9 @@ export class FhirRouter {
       match = matchRoute(request.method, request.path);
       if (this.options.serves && !this.options.serves.has(match.route.interaction)) {
         throw FhirError.notFound(`${request.method} /${request.path.slice(0, 100)} is not served here`);
+      }
+      if (request.format === 'html' && !match.route.html) {
+        throw FhirError.notAcceptable(`_format=html is not served for ${request.method} /${request.path.slice(0, 100)}: it answers in application/fhir+json only`);
       }
       if (match.route.interaction === 'capabilities') {
         return capabilities(request);
@@ -118,6 +123,7 @@ export class FhirRouter {
         authorizeEntry: (entry) => authorizeAll(caller.identity, accessesOf(entry, matchRoute(entry.method, entry.path))),
         onUnexpectedError: (error) => this.options.onUnexpectedError?.(error, request),
         exports: this.components.exports,
+        analytics: this.components.analytics,
       };
       response = interaction === 'capabilities' ? capabilities(request) : await INTERACTIONS[interaction](request, match.params, exchange);
     } catch (error) {

@@ -35,15 +35,22 @@ export function queryOf(event: APIGatewayProxyEvent): QueryParameters {
 }
 
 const JSON_FORMATS = new Set(['json', 'application/json', FHIR_JSON]);
+/** Asks for the HTML rendering some routes have (the analytics report); the router answers 406 elsewhere. */
+const HTML_FORMATS = new Set(['html', 'text/html']);
+
+function htmlRequested(event: APIGatewayProxyEvent): boolean {
+  const format = queryOf(event)._format?.[0];
+  return format !== undefined && HTML_FORMATS.has(format.split(';')[0].trim().toLowerCase());
+}
 
 /**
- * JSON is the only format served. `_format` wins over `Accept` (R4 http.html#mime); a request
- * that accepts nothing JSON-like gets 406.
+ * JSON is the format served, and HTML where a route has it (`_format=html`). `_format` wins over
+ * `Accept` (R4 http.html#mime); a request that accepts nothing JSON-like gets 406.
  */
 export function assertJsonAcceptable(event: APIGatewayProxyEvent): void {
   const format = queryOf(event)._format?.[0];
   if (format !== undefined) {
-    if (!JSON_FORMATS.has(format.split(';')[0].trim().toLowerCase())) {
+    if (!JSON_FORMATS.has(format.split(';')[0].trim().toLowerCase()) && !htmlRequested(event)) {
       throw FhirError.notAcceptable(`_format "${format.slice(0, 64)}" is not supported: this server speaks ${FHIR_JSON} only`);
     }
     return;
@@ -77,6 +84,7 @@ export function fhirRequestOf(event: APIGatewayProxyEvent, config: RuntimeConfig
     ifMatch: headers['if-match'],
     ifNoneExist: headers['if-none-exist'],
     prefer: parsePreferences(headers.prefer),
+    ...(htmlRequested(event) ? { format: 'html' as const } : {}),
     baseUrl: baseUrlOf(event, config),
     body: { kind: 'http', contentType: headers['content-type'] ?? '', bytes: Buffer.from(raw, event.isBase64Encoded ? 'base64' : 'utf8') },
   };
@@ -101,6 +109,9 @@ function baseUrlOf(event: APIGatewayProxyEvent, config: RuntimeConfig): string {
 
 /** The response as API Gateway returns it: the resource, else the outcome, else a plain JSON body (a manifest), as the body. */
 export function proxyResultOf(response: FhirResponse): APIGatewayProxyResult {
+  if (response.html !== undefined) {
+    return htmlResultOf({ ...response, html: response.html });
+  }
   const body = response.resource ?? response.outcome ?? response.json;
   return {
     statusCode: response.status,
@@ -114,6 +125,11 @@ export function proxyResultOf(response: FhirResponse): APIGatewayProxyResult {
     },
     body: body ? JSON.stringify(body) : '',
   };
+}
+
+/** A page (`FhirResponse.html`) as API Gateway returns it. */
+function htmlResultOf(response: FhirResponse & { html: string }): APIGatewayProxyResult {
+  return { statusCode: response.status, headers: { 'Content-Type': 'text/html; charset=utf-8', ...response.headers }, body: response.html };
 }
 
 export function outcomeResult(status: number, outcome: OperationOutcome): APIGatewayProxyResult {
