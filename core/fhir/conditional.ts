@@ -3,7 +3,9 @@
  * references (http.html#trules). The criteria are a search run by the search engine, always
  * with strict handling: an ignored parameter would silently widen the match, and a widened
  * conditional delete or update touches resources the client never meant. Single requests and
- * Bundle entries share everything here.
+ * Bundle entries share everything here. The search is the table engine's (`context.searchEngine`):
+ * strongly consistent reads of the candidates and of the recent changes the GSIs may still lack
+ * (docs/consistency.md), so a conditional create sees every create acknowledged before it.
  *
  * Between the search and the write another request may create a matching resource: R4 accepts
  * that conditional interactions are not serialized, and so does this server.

@@ -9,7 +9,7 @@
  *
  * Everything else goes to OpenSearch, whose cost does not grow with the number of resources a
  * criterion has to scan. Conditional operations and transaction criteria never come here: they
- * always search the table (read-your-writes, core/fhir/conditional.ts).
+ * always search the table (strongly consistent reads, recent changes included: docs/consistency.md).
  */
 import type { TenantId } from '../tenant.js';
 import { isPlainListing } from './dynamodb/engine.js';

@@ -109,7 +109,10 @@ async function main(): Promise<void> {
   const database = await startDynamoDbLocal();
   try {
     await ensureLocalTable(database.endpoint, TABLE);
-    const figures = await benchRecentChanges(localHandlerEnv(database.endpoint, TABLE), options);
+    const env = localHandlerEnv(database.endpoint, TABLE);
+    // The SDK reads the emulator's dummy credentials from the environment.
+    Object.assign(process.env, env);
+    const figures = await benchRecentChanges(env, options);
     console.log(JSON.stringify({ options, ...figures }, null, 2));
   } finally {
     await database.stop();
