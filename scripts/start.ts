@@ -19,7 +19,10 @@ import { announceLocalStack, LOCAL_STACK_FILE } from './cli/local-stack.js';
 import { startDynamoDbLocal, localHandlerEnv } from './local/dynamodb-local.js';
 import { startLocalApi } from './local/http-server.js';
 import { DEFAULT_KEY_DIR, JWKS_PATH, localJwtAuth, trustLocalIssuer } from './local/local-issuer.js';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { LOCAL_CREDENTIALS } from './local/credentials.js';
 import { startLocalMessaging } from './local/messaging.js';
+import { createLocalBucket } from './local/storage.js';
 import { startLocalOpenSearch } from './local/opensearch.js';
 import { startLocalStreamProcessing } from './local/stream-processing.js';
 import { ensureLocalTable } from './local/table.js';
@@ -106,6 +109,8 @@ async function start(options: StartOptions, running: Running): Promise<string[]>
   if (auth) {
     trustLocalIssuer(api.baseUrl, process.env);
   }
+  const analytics = await startLocalAnalytics(messaging, process.env.FHIR_ANALYTICS_EVERY ?? '24h', running);
+
   // For reindex and ingest in another terminal (scripts/cli/local-stack.ts).
   running.add(await announceLocalStack(api.baseUrl, process.env));
 
@@ -116,9 +121,37 @@ async function start(options: StartOptions, running: Running): Promise<string[]>
     `Stream       poller → functions/stream-processor.ts (index, change and audit events)`,
     `SNS/SQS      ${messaging.endpoint} (fauxqs); topics ${messaging.changeTopicArn}, ${messaging.auditTopicArn}`,
     `Subscribe    aws --endpoint-url ${messaging.endpoint} sqs create-queue --queue-name mine, then sns subscribe --protocol sqs to a topic`,
+    `Analytics    every ${analytics.every} for every tenant with data (FHIR_ANALYTICS_EVERY); now: POST /$analytics or npm run analytics -- --tenant T; reports in S3 bucket ${analytics.bucket}`,
     `Tools        npm run ingest -- <folder>, npm run reindex: they find this stack (${relative(process.cwd(), LOCAL_STACK_FILE)})`,
     ...tryLines(api.baseUrl, auth !== undefined),
   ];
+}
+
+const DURATION = /^(\d+)(s|m|h|d)$/;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * The analytics schedule as deployed (infra/analytics.ts): a reports bucket and "report ready"
+ * topic in fauxqs, and a timer running every tenant with data every `every` (`90s`, `15m`, `24h`).
+ */
+async function startLocalAnalytics(messaging: Awaited<ReturnType<typeof startLocalMessaging>>, every: string, running: Running): Promise<{ every: string; bucket: string }> {
+  const match = DURATION.exec(every);
+  if (!match) {
+    throw new Error(`FHIR_ANALYTICS_EVERY must be a duration such as 90s, 15m, 24h or 1d, got ${JSON.stringify(every)}`);
+  }
+  const bucket = await createLocalBucket(messaging, 'fhir-analytics');
+  const sns = new SNSClient({ endpoint: messaging.endpoint, region: messaging.region, credentials: LOCAL_CREDENTIALS });
+  const { TopicArn } = await sns.send(new CreateTopicCommand({ Name: 'fhir-analytics' }));
+  sns.destroy();
+  Object.assign(process.env, bucket.env, { FHIR_ANALYTICS_BUCKET: bucket.name, FHIR_ANALYTICS_TOPIC_ARN: TopicArn });
+  const timer = setInterval(() => {
+    import('../functions/analytics.js')
+      .then((analytics) => analytics.runEveryTenant())
+      .then((runs) => console.log(`analytics: scheduled run of ${runs.length} tenant(s) done`))
+      .catch((error: unknown) => console.error('analytics: scheduled run failed', error));
+  }, Number(match[1]) * UNIT_MS[match[2]!]!);
+  running.add(async () => clearInterval(timer));
+  return { every, bucket: bucket.name };
 }
 
 function tryLines(baseUrl: string, jwt: boolean): string[] {
