@@ -208,13 +208,20 @@ export class TransactionLog {
   }
 
   /**
-   * Whether a reader (`read`) or a writer (`write`) meeting this transaction's marker finishes
-   * it first. Past the deadline everyone does. Before it, readers leave it to its writer (they
-   * can see through it); a writer cannot, so it finishes what is decided (committed or aborted)
-   * and only a pending transaction makes it fail.
+   * Whether a writer meeting this transaction's marker finishes it first: what is decided
+   * (committed or aborted), and past the deadline everything; before it, a pending transaction
+   * makes the write fail. A reader never does: it sees through any transaction by its record
+   * (committed shows, pending or aborted does not), so a read writes nothing — the read
+   * functions' IAM allows no writes — and leaves abandoned transactions to the next writer and
+   * the stream processor's sweep.
    */
   mustFinish(record: TransactionRecord, intent: 'read' | 'write'): boolean {
-    return this.now() > record.deadline || (intent === 'write' && record.status !== 'PENDING');
+    return intent === 'write' && (this.isAbandoned(record) || record.status !== 'PENDING');
+  }
+
+  /** Past its deadline: its writer is gone, and anyone may finish it. */
+  isAbandoned(record: TransactionRecord): boolean {
+    return this.now() > record.deadline;
   }
 
   /** Drives a transaction to its end: a pending one is aborted and rolled back, a committed one finalized. */
@@ -254,7 +261,7 @@ export class TransactionLog {
       for (const key of page.Items ?? []) {
         const txId = String(key.GSI3SK).slice(String(key.GSI3SK).indexOf('#') + 1);
         const record = await this.record(tenant, txId);
-        if (record && this.mustFinish(record, 'read')) {
+        if (record && this.isAbandoned(record)) {
           await this.recover(tenant, txId);
           recovered += 1;
         }

@@ -191,7 +191,7 @@ describe('a transaction above DynamoDB’s 100 items', () => {
 
 describe('a writer that crashes before the commit point', () => {
   for (const stage of ['staging', 'staged'] as const) {
-    it(`(after ${stage}) leaves nothing visible, blocks writes to its resources until its deadline, and is rolled back by the next reader after it`, { timeout: 120_000 }, async () => {
+    it(`(after ${stage}) leaves nothing visible, blocks writes to its resources until its deadline, and is rolled back by the next writer after it`, { timeout: 120_000 }, async () => {
       const s = await scenario();
       const writes = await s.plan();
       expect(await rejection(crashingAt(stage).commitAtomically(writes))).toBeInstanceOf(Crash);
@@ -206,8 +206,11 @@ describe('a writer that crashes before the commit point', () => {
       expect((blocked as FhirError).status).toBe(409);
       expect((blocked as FhirError).message).toMatch(/Observation\/del-0 is being written by a transaction in progress/);
 
-      // One read past the deadline rolls the whole transaction back.
+      // A read past the deadline still sees through it, and writes nothing (readers may not write).
       expect((await later().readCurrent(staged))?.deleted).toBe(false);
+      expect(await leftovers(s)).not.toEqual([]);
+      // One writer past the deadline rolls the whole transaction back.
+      expect((await later().readWriteState(staged)).kind).toBe('present');
       expect(await leftovers(s)).toEqual([]);
       await expectTransaction(fresh, s, false);
       const retried = await fresh.commitAtomically(await s.plan());
@@ -244,7 +247,7 @@ describe('a request failing while staging', () => {
 
 describe('a writer that crashes after the commit point', () => {
   for (const stage of ['committed', 'finalizing'] as const) {
-    it(`(after ${stage}) still reports the commit, leaves all of it visible, and is finalized by the next reader past its deadline`, { timeout: 120_000 }, async () => {
+    it(`(after ${stage}) still reports the commit, leaves all of it visible, and is finalized by the next writer past its deadline`, { timeout: 120_000 }, async () => {
       // Finalizing runs 8 chunks at a time: the crash after the first 8 must leave some undone.
       const s = await scenario(stage === 'finalizing' ? 600 : 200);
       const writes = await s.plan();
@@ -259,12 +262,14 @@ describe('a writer that crashes after the commit point', () => {
 
       const fresh = new ResourceRepository(client, config.tableName);
       await expectTransaction(fresh, s, true);
-      // Readers before the deadline see through it without finishing it.
+      // Readers see through it without finishing it, before the deadline and after.
       expect(await leftovers(s)).toEqual(unfinalized);
-
-      // One read past the deadline, of a resource still marked, finalizes the whole transaction.
       const [resourceType, id] = (unfinalized.find((item) => item.endsWith(' CURRENT')) as string).split(' ')[0].split('#').slice(-2);
       await later().readCurrent(s.key(resourceType, id));
+      expect(await leftovers(s)).toEqual(unfinalized);
+
+      // One writer past the deadline, meeting a resource still marked, finalizes the whole transaction.
+      await later().readWriteState(s.key(resourceType, id));
       expect(await leftovers(s)).toEqual([]);
       await expectTransaction(fresh, s, true);
     });
