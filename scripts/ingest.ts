@@ -4,11 +4,9 @@
  * running server through `POST /`, resumably. Exits 1 when anything failed.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../core/config.js';
-import { runningLocalStack, type LocalStack } from './cli/local-stack.js';
+import { localStackToken, runningLocalStack } from './cli/local-stack.js';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY, DEFAULT_STATE_FILE, ingest, type IngestOptions } from './ingest/ingest.js';
 import { formatSummary } from './ingest/report.js';
-import { issueToken, localSigningKey } from './local/local-issuer.js';
 
 /** `npm start`'s default address, for a server started without announcing itself. */
 const DEFAULT_URL = 'http://127.0.0.1:3000';
@@ -55,22 +53,13 @@ async function ingestOptions(args: string[]): Promise<IngestOptions | undefined>
     folder: positionals[0]!,
     baseUrl: values.url ?? stack?.apiUrl ?? DEFAULT_URL,
     tenant: values.tenant,
-    token: values.token ?? (stack && (await localStackToken(stack, values.tenant))),
+    token: values.token ?? (stack && (await localStackToken(stack, { tenant: values.tenant, scope: INGEST_SCOPE, subject: 'npm-run-ingest' }))),
     concurrency: positiveInteger('--concurrency', values.concurrency),
     chunkSize: positiveInteger('--chunk-size', values['chunk-size']),
     stateFile: values.state,
     restart: values.restart,
     progress: process.stderr,
   };
-}
-
-/** A token of the local issuer for the tenant, when the stack checks tokens (JWT mode); else none. */
-async function localStackToken(stack: LocalStack, tenant: string | undefined): Promise<string | undefined> {
-  const config = loadConfig(stack.settings);
-  if (config.authMode !== 'jwt') {
-    return undefined;
-  }
-  return issueToken(await localSigningKey(), { tenant: tenant ?? config.defaultTenant, scope: INGEST_SCOPE, tenantClaim: config.tenantClaim, subject: 'npm-run-ingest' });
 }
 
 function positiveInteger(flag: string, value: string): number {

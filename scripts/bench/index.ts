@@ -27,6 +27,7 @@ import { BENCH_DIR, type BundleFigures, benchBundles, type FirstInvocationFigure
 import { benchInteractions, type InteractionFigures } from './interactions.js';
 import { benchSearch, type SearchFigures } from './search.js';
 import { benchStream, type StreamFigures, streamReport } from './stream.js';
+import { textTable as table } from './text-table.js';
 import { benchTransactions, type TransactionFigures } from './transactions.js';
 
 const TABLE = 'fhir-bench';
@@ -160,11 +161,6 @@ async function bench(options: ReturnType<typeof benchOptions>): Promise<BenchRes
   } finally {
     await database.stop();
   }
-}
-
-function table(rows: readonly (readonly (string | number)[])[]): string {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => String(row[column]).length)));
-  return rows.map((row) => row.map((cell, column) => String(cell).padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
 }
 
 function kilobytes(bytes: number): string {

@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type RuntimeConfig } from '../../core/config.js';
 import { localCredentialsEnv } from '../local/credentials.js';
+import { issueToken, localSigningKey } from '../local/local-issuer.js';
 
 export const LOCAL_STACK_FILE = fileURLToPath(new URL('../../.build/local-stack.json', import.meta.url));
 
@@ -84,6 +85,18 @@ export async function toolConfig(
     Object.assign(process.env, localCredentialsEnv(env));
   }
   return { config: loadConfig(resolved), stack };
+}
+
+/**
+ * A token of the stack's local issuer for `tenant` (default: the stack's default tenant), when
+ * the stack checks tokens (JWT mode); else none, and requests name their tenant in X-Tenant-ID.
+ */
+export async function localStackToken(stack: LocalStack, grant: { readonly tenant?: string; readonly scope: string; readonly subject: string }): Promise<string | undefined> {
+  const config = loadConfig(stack.settings);
+  if (config.authMode !== 'jwt') {
+    return undefined;
+  }
+  return issueToken(await localSigningKey(), { tenant: grant.tenant ?? config.defaultTenant, scope: grant.scope, tenantClaim: config.tenantClaim, subject: grant.subject });
 }
 
 async function readStackFile(file: string): Promise<LocalStack | undefined> {
