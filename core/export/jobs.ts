@@ -189,8 +189,9 @@ export class ExportJobs {
     const update = {
       TableName: this.tableName,
       Key: { PK: pk, SK: exportChunkSK(chunk.index) },
-      UpdateExpression: `SET cursor = :cursor, done = :done, part = :next${progress.file ? ', files = list_append(files, :files)' : ''}`,
+      UpdateExpression: `SET #cursor = :cursor, done = :done, part = :next${progress.file ? ', files = list_append(files, :files)' : ''}`,
       ConditionExpression: 'attribute_exists(PK) AND leaseOwner = :owner AND part = :part',
+      ExpressionAttributeNames: { '#cursor': 'cursor' },
       ExpressionAttributeValues: {
         ':cursor': progress.cursor,
         ':done': progress.done,
@@ -227,6 +228,25 @@ export class ExportJobs {
         throw new ChunkLostError(`Chunk ${chunk.index} of export ${exportId} was canceled or taken over`);
       }
       throw error;
+    }
+  }
+
+  /** Gives up the owner's lease on a chunk after a failure, so the message's next delivery can run it at once. */
+  async release(tenant: TenantId, exportId: string, index: number, owner: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { PK: exportPK(tenant, exportId), SK: exportChunkSK(index) },
+          UpdateExpression: 'REMOVE leaseOwner, leaseUntil',
+          ConditionExpression: 'leaseOwner = :owner',
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) {
+        throw error;
+      }
     }
   }
 

@@ -217,6 +217,7 @@ export class ExportWorker {
       if (error instanceof ChunkLostError) {
         return;
       }
+      await jobs.release(tenant, exportId, index, owner);
       throw error;
     }
     await jobs.completeIfDone(tenant, exportId);
