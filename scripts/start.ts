@@ -21,6 +21,7 @@ import { startLocalApi } from './local/http-server.js';
 import { DEFAULT_KEY_DIR, JWKS_PATH, localJwtAuth, trustLocalIssuer } from './local/local-issuer.js';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { LOCAL_CREDENTIALS } from './local/credentials.js';
+import { createLocalExportWorker } from './local/export-worker.js';
 import { startLocalMessaging } from './local/messaging.js';
 import { createLocalBucket } from './local/storage.js';
 import { startLocalOpenSearch } from './local/opensearch.js';
@@ -89,6 +90,9 @@ async function start(options: StartOptions, running: Running): Promise<string[]>
   const messaging = await startLocalMessaging();
   running.add(() => messaging.stop());
   Object.assign(process.env, messaging.env);
+  // Bulk export: its bucket (fauxqs S3) and work queue, fed to functions/export-worker.ts in this process.
+  const exportWorker = await createLocalExportWorker(messaging);
+  Object.assign(process.env, exportWorker.env);
 
   const search = await startSearch(options, loadConfig().openSearch?.url, prepared.openSearchDir !== undefined, running);
   if (search.url) {
@@ -101,6 +105,8 @@ async function start(options: StartOptions, running: Running): Promise<string[]>
   }
 
   // A kept table already had its stream read by an earlier run: start at the end of it.
+  exportWorker.start();
+  running.add(() => exportWorker.stop());
   const poller = await startLocalStreamProcessing({ endpoint: database.endpoint, tableName: options.tableName, startingPosition: options.dataDir ? 'LATEST' : 'TRIM_HORIZON' });
   running.add(() => poller.stop());
   const auth = config.authMode === 'jwt' ? await localJwtAuth() : undefined;
@@ -120,6 +126,7 @@ async function start(options: StartOptions, running: Running): Promise<string[]>
     `OpenSearch   ${search.description}`,
     `Stream       poller → functions/stream-processor.ts (index, change and audit events)`,
     `SNS/SQS      ${messaging.endpoint} (fauxqs); topics ${messaging.changeTopicArn}, ${messaging.auditTopicArn}`,
+    `$export      worker → functions/export-worker.ts; NDJSON in S3 bucket ${exportWorker.bucket} at ${messaging.endpoint} (fauxqs; presigned URLs work from curl)`,
     `Subscribe    aws --endpoint-url ${messaging.endpoint} sqs create-queue --queue-name mine, then sns subscribe --protocol sqs to a topic`,
     `Analytics    every ${analytics.every} for every tenant with data (FHIR_ANALYTICS_EVERY); now: POST /$analytics or npm run analytics -- --tenant T; reports in S3 bucket ${analytics.bucket}`,
     `Tools        npm run ingest -- <folder>, npm run reindex: they find this stack (${relative(process.cwd(), LOCAL_STACK_FILE)})`,
