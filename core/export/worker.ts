@@ -208,6 +208,8 @@ export class ExportWorker {
         }
         if (Date.now() >= budget.stopAt) {
           await flush(false);
+          // Free for the continuation at once; the lease only guards against a duplicate delivery.
+          await jobs.release(tenant, exportId, index, owner);
           await queue.send([{ kind: 'chunk', tenant, exportId, chunk: index }]);
           return;
         }
