@@ -25,6 +25,7 @@ import { RoutedSearchEngine } from './search/router.js';
 import { createDocumentClient } from './storage/dynamo-client.js';
 import { RecentChanges } from './storage/recent-changes.js';
 import { ResourceRepository } from './storage/repository.js';
+import { TenantRegistry } from './storage/tenant-registry.js';
 import { StreamProcessor } from './stream/processor.js';
 
 /** The clients a process brings along; each absent one leaves its part unbuilt. */
@@ -153,6 +154,11 @@ export class Components {
     });
   }
 
+  /** The tenants with data (written by the stream processor, read by the analytics schedule). */
+  get tenantRegistry(): TenantRegistry {
+    return this.once('tenantRegistry', () => new TenantRegistry(this.repository));
+  }
+
   get streamProcessor(): StreamProcessor {
     return this.once('streamProcessor', () => {
       const publisher = this.drivers.eventPublisher;
@@ -164,6 +170,7 @@ export class Components {
         auditLog: this.auditLog,
         publisher: publisher(this.config),
         recoverTransactions: (tenant) => this.repository.recoverTransactions(tenant),
+        tenantRegistry: this.tenantRegistry,
         recentChanges: this.recentChanges,
         settleMs: this.config.recentChangesSettleMs,
       });

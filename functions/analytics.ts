@@ -10,7 +10,7 @@ import { deadLetterCounter, lambdaStarter, type RunRequest, s3Objects, snsAnnoun
 import { type AnalyticsConfig, loadAnalyticsConfig } from '../core/analytics/config.js';
 import { ReportArchive, type ReportReady } from '../core/analytics/reports.js';
 import { runAnalytics } from '../core/analytics/runner.js';
-import { tenantsWithData } from '../core/analytics/tenants.js';
+import { tenantsToReport } from '../core/analytics/tenants.js';
 import { config } from '../core/config.js';
 import { ConfigError } from '../core/config.js';
 import { openSearchClient } from '../core/search/opensearch/client.js';
@@ -49,7 +49,7 @@ export async function runEveryTenant(onProgress?: (message: string) => void): Pr
   const resolved = config();
   const analytics = analyticsConfig();
   components ??= new Components(resolved, { openSearchClient });
-  const tenants = await tenantsWithData(components.openSearch && resolved.openSearch ? { client: components.openSearch, index: resolved.openSearch.index } : undefined, analytics);
+  const tenants = await tenantsToReport(components.tenantRegistry, analytics.tenants);
   const requests = tenants.map((tenant) => ({ tenant, runId: randomUUID() }));
   const archive = new ReportArchive(s3Objects(analytics, resolved.region));
   for (const request of requests) {

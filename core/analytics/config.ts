@@ -6,7 +6,7 @@
  * - `FHIR_ANALYTICS_FUNCTION`: the analytics Lambda a `POST /$analytics` invokes asynchronously
  *   (unset, as under `npm start`: the run happens in the API's own process, in the background);
  * - `FHIR_STREAM_DLQ_URL`: the stream's dead-letter queue, counted in the index health;
- * - `FHIR_ANALYTICS_TENANTS`: comma-separated tenants the schedule runs besides those the search index holds (without OpenSearch, the only ones);
+ * - `FHIR_ANALYTICS_TENANTS`: comma-separated tenants the schedule runs besides those of the tenant registry (tenants whose last write predates it);
  * - `FHIR_ANALYTICS_ACTIVITY_DAYS`: days of API activity in a report (default 30);
  * - `S3_ENDPOINT`, `SNS_ENDPOINT`, `SQS_ENDPOINT`: local emulators only.
  */

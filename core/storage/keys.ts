@@ -28,6 +28,10 @@
  * resource, in one of a few shards per tenant and type so a busy type has no hot partition:
  *   PK = TENANT#{tenant}#RECENT#{type}#{shard}   SK = {id}
  *
+ * The tenant registry (tenant-registry.ts): one item per tenant that has written anything, so a
+ * scheduled job lists the tenants with one Query instead of scanning the table:
+ *   PK = TENANTS   SK = TENANT#{tenant}
+ *
  * Audit records (AuditEvents of reads and writes), one partition per tenant, UTC day and shard,
  * in time order, so "tenant X between T1 and T2" reads only the partitions of those days:
  *   PK = TENANT#{tenant}#AUDIT#{yyyy-mm-dd}#{shard}   SK = {recorded}#{eventId}
@@ -192,4 +196,17 @@ export const EXPORT_CHUNK_SK_PREFIX = 'CHUNK#';
 /** Zero-padded so a job's chunks sort in plan order. */
 export function exportChunkSK(index: number): string {
   return EXPORT_CHUNK_SK_PREFIX + String(index).padStart(6, '0');
+}
+
+/** The tenant registry's one partition: a few bytes per tenant, written at most once per tenant per stream batch. */
+export const TENANTS_PK = 'TENANTS';
+
+export function tenantRegistrySK(tenant: TenantId): string {
+  return `TENANT#${tenant}`;
+}
+
+/** The tenant of a registry sort key; undefined for anything else. */
+export function parseTenantRegistrySK(sk: string): TenantId | undefined {
+  const match = /^TENANT#([^#]+)$/.exec(sk);
+  return match ? (match[1] as TenantId) : undefined;
 }

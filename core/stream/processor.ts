@@ -8,7 +8,8 @@
  * retries from the first of them. Every step is idempotent under retry: indexing is versioned,
  * audit keys are derived from the version, and events carry stable ids for de-duplication.
  *
- * Last, the recent-change items of the changes now searchable everywhere are removed
+ * The tenants of the batch's changes are recorded in the tenant registry, where scheduled jobs
+ * list tenants. Last, the recent-change items of the changes now searchable everywhere are removed
  * (storage/recent-changes.ts): once indexed, the index refreshed, and the write `settleMs` old.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +21,7 @@ import type { EventPublisher, OutgoingEvent } from '../events/publisher.js';
 import type { ResourceIndexer } from '../search/opensearch/indexer.js';
 import { INDEX_REFRESH_MS } from '../search/opensearch/mapping.js';
 import type { RecentChanges } from '../storage/recent-changes.js';
+import type { TenantRegistry } from '../storage/tenant-registry.js';
 import { versionReference } from '../fhir/result-bundles.js';
 import { type ResourceChange, type StreamChange, type TableStreamRecord, streamChangeOf } from './changes.js';
 
@@ -30,6 +32,8 @@ export interface StreamProcessorDependencies {
   readonly publisher: EventPublisher;
   /** Finishes a tenant's abandoned large transactions (repository.recoverTransactions). */
   readonly recoverTransactions?: (tenant: TenantId) => Promise<unknown>;
+  /** Where the tenants with data are listed; absent: not recorded. */
+  readonly tenantRegistry?: TenantRegistry;
   /** Removes recent-change items once their changes are searchable; absent: they expire (TTL). */
   readonly recentChanges?: RecentChanges;
   /** How old a write must be before its recent-change item goes: the bound assumed for GSI propagation. */
@@ -71,6 +75,7 @@ export class StreamProcessor {
     // never be audited or announced. A retry rewrites the same audit records (their keys derive
     // from the version) and republishes the same event ids.
     await this.auditWrites(resources, failures);
+    await this.registerTenants(resources, failures);
 
     const outgoing: { record: TableStreamRecord; event: OutgoingEvent }[] = [
       ...resources.map(({ record, change }) => ({ record, event: changeEvent(change) })),
@@ -138,15 +143,14 @@ export class StreamProcessor {
 
   /** Stores the AuditEvent of each write; the stream brings each record back to be published. */
   private async auditWrites(resources: readonly { record: TableStreamRecord; change: ResourceChange }[], failures: BatchFailures): Promise<void> {
-    if (resources.length === 0) {
-      return;
-    }
-    try {
-      await this.dependencies.auditLog.recordMany(resources.map(({ change }) => ({ tenant: change.tenant, event: writeAudit(change) })));
-    } catch (error) {
-      for (const { record } of resources) {
-        failures.set(record.sequenceNumber, error as Error);
-      }
+    await allOrNone(resources, failures, () => this.dependencies.auditLog.recordMany(resources.map(({ change }) => ({ tenant: change.tenant, event: writeAudit(change) }))));
+  }
+
+  /** Records the tenants of these changes; a tenant left unrecorded fails its batch, so the retry records it. */
+  private async registerTenants(resources: readonly { record: TableStreamRecord; change: ResourceChange }[], failures: BatchFailures): Promise<void> {
+    const { tenantRegistry } = this.dependencies;
+    if (tenantRegistry) {
+      await allOrNone(resources, failures, () => tenantRegistry.register(resources.map(({ change }) => change.tenant)));
     }
   }
 
@@ -162,6 +166,20 @@ export class StreamProcessor {
       this.lastRecovery.set(tenant, now);
     }
     await Promise.all(due.map((tenant) => recoverTransactions(tenant).catch(() => this.lastRecovery.delete(tenant))));
+  }
+}
+
+/** A step for every change of the batch at once: if it fails, each of them has failed. */
+async function allOrNone(resources: readonly { record: TableStreamRecord }[], failures: BatchFailures, step: () => Promise<unknown>): Promise<void> {
+  if (resources.length === 0) {
+    return;
+  }
+  try {
+    await step();
+  } catch (error) {
+    for (const { record } of resources) {
+      failures.set(record.sequenceNumber, error as Error);
+    }
   }
 }
 
