@@ -10,7 +10,6 @@ import type { Resource } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../../../core/config.js';
 import type { ExportFiles, ExportMessage, ExportQueue } from '../../../core/export/drivers.js';
-import { BulkExports } from '../../../core/export/exports.js';
 import { ExportJobs } from '../../../core/export/jobs.js';
 import { parseExportRequest } from '../../../core/export/parameters.js';
 import { s3ExportFiles } from '../../../core/export/s3.js';
