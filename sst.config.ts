@@ -27,16 +27,20 @@ export default $config({
     const { deployedArns } = await import('./infra/permissions');
     const { createUserPool } = await import('./infra/auth');
     const { createApi } = await import('./infra/api');
+    const { createAnalytics, createAnalyticsResources } = await import('./infra/analytics');
     const settings = stageSettings($app.stage, process.env);
     const key = createDataKey(settings.customerManagedKey);
     const table = createTable(settings, key);
     const search = createSearch();
     const topics = createEventTopics(key);
     const deadLetters = createDeadLetters(key);
-    const arns = deployedArns(table, search, topics, deadLetters);
+    const analytics = createAnalyticsResources(key, settings);
+    const arns = deployedArns(table, search, topics, deadLetters, analytics);
     createStreamProcessor(table, search, topics, deadLetters, arns, settings);
+    createAnalytics(analytics, table, search, deadLetters, arns, settings);
     const auth = createUserPool(settings);
-    const { baseUrl } = createApi(table, search, auth, arns, settings);
+    const bulkExport = (await import('./infra/export')).createExport(table, key, settings);
+    const { baseUrl } = createApi(table, search, auth, arns, settings, { ...analytics.apiEnvironment, ...bulkExport.apiEnvironment });
     return {
       api: baseUrl,
       table: table.name,
@@ -44,6 +48,8 @@ export default $config({
       changeTopic: topics.changes.arn,
       auditTopic: topics.audit.arn,
       streamDeadLetters: deadLetters.url,
+      analyticsReports: analytics.bucket.name,
+      analyticsTopic: analytics.topic.arn,
       userPool: auth.pool.id,
       userLoginClient: auth.userLogin.id,
       backendServiceClient: auth.backendService.id,

@@ -27,7 +27,15 @@ const GATEWAY_RESPONSES = [
  * on Node 22 (@medplum/core 5 needs it) with the generated FHIR definitions copied beside the
  * handler (see core/r4/definitions.ts), and get only the IAM actions infra/policies.ts lists.
  */
-export function createApi(table: sst.aws.Dynamo, search: sst.aws.OpenSearch, auth: UserPool, arns: DeployedArns, settings: StageSettings) {
+export function createApi(
+  table: sst.aws.Dynamo,
+  search: sst.aws.OpenSearch,
+  auth: UserPool,
+  arns: DeployedArns,
+  settings: StageSettings,
+  /** What the functions' drivers need to find their parts (e.g. the analytics reports bucket). */
+  driverEnvironment: Record<string, $util.Input<string>>,
+) {
   const responses: $util.Resource[] = [];
   const api = new sst.aws.ApiGatewayV1('FhirApi', {
     accessLog: { retention: settings.logRetention },
@@ -90,6 +98,7 @@ export function createApi(table: sst.aws.Dynamo, search: sst.aws.OpenSearch, aut
     FHIR_BASE_URL: baseUrl,
     ...searchEnvironment(search),
     ...auth.oauthEnvironment,
+    ...driverEnvironment,
     ...passThrough(process.env, ['FHIR_TENANT_CLAIM']),
   };
   for (const route of ROUTES) {

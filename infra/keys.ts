@@ -1,9 +1,9 @@
 /**
- * The customer-managed KMS key that encrypts the table (and its stream), the SNS topics and the
- * dead-letter queue, when the stage asks for one (infra/stage.ts). Like the AWS-managed keys it
- * replaces, it may be used by this account's principals only through those three services, so
- * IAM policies on DynamoDB, SNS and SQS keep deciding who reads what; key administration stays
- * with the account.
+ * The customer-managed KMS key that encrypts the table (and its stream), the SNS topics, the
+ * dead-letter queue and the analytics reports, when the stage asks for one (infra/stage.ts). Like
+ * the AWS-managed keys it replaces, it may be used by this account's principals only through those
+ * four services, so IAM policies on DynamoDB, SNS, SQS and S3 keep deciding who reads what; key
+ * administration stays with the account.
  */
 export function createDataKey(enabled: boolean) {
   if (!enabled) {
@@ -13,7 +13,7 @@ export function createDataKey(enabled: boolean) {
   const partition = aws.getPartitionOutput({}).partition;
   const region = aws.getRegionOutput({}).region;
   return new aws.kms.Key('FhirDataKey', {
-    description: `fhir-serverless ${$app.stage}: table, topics and dead-letter queue`,
+    description: `fhir-serverless ${$app.stage}: table, topics, dead-letter queue and analytics reports`,
     enableKeyRotation: true,
     deletionWindowInDays: 30,
     policy: aws.iam.getPolicyDocumentOutput({
@@ -31,7 +31,7 @@ export function createDataKey(enabled: boolean) {
           resources: ['*'],
           conditions: [
             { test: 'StringEquals', variable: 'kms:CallerAccount', values: [account] },
-            { test: 'StringEquals', variable: 'kms:ViaService', values: ['dynamodb', 'sns', 'sqs'].map((service) => $interpolate`${service}.${region}.amazonaws.com`) },
+            { test: 'StringEquals', variable: 'kms:ViaService', values: ['dynamodb', 'sns', 'sqs', 's3'].map((service) => $interpolate`${service}.${region}.amazonaws.com`) },
           ],
         },
       ],

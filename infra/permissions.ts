@@ -1,3 +1,4 @@
+import type { AnalyticsResources } from './analytics';
 import type { EventTopics } from './events';
 import { functionStatements, type StackArns } from './policies';
 import { SEARCH_INDEX, searchDomainArn } from './search';
@@ -5,13 +6,14 @@ import { SEARCH_INDEX, searchDomainArn } from './search';
 export type DeployedArns = StackArns<$util.Input<string>>;
 
 /** The deployed resources' ARNs, for infra/policies.ts. */
-export function deployedArns(table: sst.aws.Dynamo, search: sst.aws.OpenSearch, topics: EventTopics, deadLetters: sst.aws.Queue): DeployedArns {
+export function deployedArns(table: sst.aws.Dynamo, search: sst.aws.OpenSearch, topics: EventTopics, deadLetters: sst.aws.Queue, analytics: AnalyticsResources): DeployedArns {
   return {
     table: table.arn,
     searchDomain: searchDomainArn(search),
     searchIndex: SEARCH_INDEX,
     topics: [topics.changes.arn, topics.audit.arn],
     deadLetters: deadLetters.arn,
+    analytics: { bucket: analytics.bucket.arn, topic: analytics.topic.arn, function: analytics.functionArn },
     join: (arn, suffix) => $interpolate`${arn}${suffix}`,
   };
 }

@@ -16,10 +16,16 @@
  * - the stream processor writes AuditEvents (PutItem, BatchWriteItem), sweeps the abandoned
  *   transactions of the tenants it sees (reads and writes, as a writer), publishes to the topics
  *   (sns:Publish only), and its failures go to the dead-letter queue.
+ * - analytics (core/analytics): `POST /$analytics` (create) writes the run's status to the reports
+ *   bucket and invokes the analytics function asynchronously; `GET /$analytics` (search) reads
+ *   statuses and reports; the analytics function reads the table (its GSI3 partitions, the audit
+ *   log, the tenant registry) and the index (`_search` only), writes reports, announces them on
+ *   its own topic, counts the stream's dead letters and invokes itself once per tenant.
  * No function may Scan (only the operator's reindex does, with the operator's credentials), and
  * none gets table-level actions (CreateTable, DeleteTable, UpdateTable, …).
  */
-import { AUTHORIZER, FUNCTIONS, STREAM_PROCESSOR } from '../functions/routes';
+import { REPORTS_PREFIX, RUNS_FOLDER } from '../core/analytics/reports';
+import { ANALYTICS, AUTHORIZER, FUNCTIONS, STREAM_PROCESSOR } from '../functions/routes';
 
 export interface Statement<R> {
   readonly actions: string[];
@@ -34,6 +40,8 @@ export interface StackArns<R> {
   readonly searchIndex: string;
   readonly topics: readonly R[];
   readonly deadLetters: R;
+  /** The analytics reports bucket, its "report ready" topic and the analytics function. */
+  readonly analytics: { readonly bucket: R; readonly topic: R; readonly function: R };
   /** Appends a path to an ARN: concatenation in tests, `$interpolate` in infra. */
   readonly join: (arn: R, suffix: string) => R;
 }
@@ -46,6 +54,12 @@ interface Needs {
   readonly audit?: true;
   readonly searchQueries?: true;
   readonly streamProcessing?: true;
+  /** Starts `$analytics` runs: a status object written, the analytics function invoked. */
+  readonly analyticsStart?: true;
+  /** Reads `$analytics` run statuses and reports. */
+  readonly analyticsReports?: true;
+  /** The analytics run itself (functions/analytics.ts). */
+  readonly analyticsRun?: true;
 }
 
 const READER: Needs = { tableReads: true, audit: true };
@@ -58,15 +72,16 @@ export const FUNCTION_NEEDS: Readonly<Record<string, Needs>> = {
   [FUNCTIONS.read.module]: READER,
   [FUNCTIONS.vread.module]: READER,
   [FUNCTIONS.history.module]: READER,
-  [FUNCTIONS.search.module]: { ...READER, searchQueries: true },
+  [FUNCTIONS.search.module]: { ...READER, searchQueries: true, analyticsReports: true },
   [FUNCTIONS.validate.module]: READER,
-  [FUNCTIONS.create.module]: { ...READER, tableWrites: true },
+  [FUNCTIONS.create.module]: { ...READER, tableWrites: true, analyticsStart: true },
   [FUNCTIONS.update.module]: { ...READER, tableWrites: true },
   [FUNCTIONS.patch.module]: { ...READER, tableWrites: true },
   [FUNCTIONS.delete.module]: { ...READER, tableWrites: true },
   // Batch entries may be any interaction, searches included.
   [FUNCTIONS.bundle.module]: { ...READER, tableWrites: true, searchQueries: true },
   [STREAM_PROCESSOR.module]: { tableReads: true, tableWrites: true, streamProcessing: true },
+  [ANALYTICS.module]: { tableReads: true, analyticsRun: true },
 };
 
 const TABLE_READS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'];
@@ -113,6 +128,34 @@ export function functionStatements<R>(module: string, arns: StackArns<R>): State
     statements.push({ actions: ['sns:Publish'], resources: [...arns.topics] });
     // An event source mapping's on-failure destination is written with the function's role.
     statements.push({ actions: ['sqs:SendMessage'], resources: [arns.deadLetters] });
+  }
+  statements.push(...analyticsStatements(needs, arns));
+  return statements;
+}
+
+function analyticsStatements<R>(needs: Needs, arns: StackArns<R>): Statement<R>[] {
+  const { bucket, topic, function: analyticsFunction } = arns.analytics;
+  const reports = arns.join(bucket, `/${REPORTS_PREFIX}*`);
+  // Without ListBucket, S3 answers a missing object (no report yet) with 403 instead of 404.
+  const listReports: Statement<R> = { actions: ['s3:ListBucket'], resources: [bucket] };
+  const statements: Statement<R>[] = [];
+  if (needs.analyticsStart) {
+    statements.push({ actions: ['s3:PutObject'], resources: [arns.join(bucket, `/${REPORTS_PREFIX}*/${RUNS_FOLDER}*`)] });
+    statements.push({ actions: ['lambda:InvokeFunction'], resources: [analyticsFunction] });
+  }
+  if (needs.analyticsReports) {
+    statements.push({ actions: ['s3:GetObject'], resources: [reports] }, listReports);
+  }
+  if (needs.analyticsRun) {
+    if (arns.searchDomain !== undefined) {
+      statements.push({ actions: ['es:ESHttpGet', 'es:ESHttpPost'], resources: [arns.join(arns.searchDomain, `/${arns.searchIndex}/_search`)] });
+    }
+    statements.push({ actions: ['s3:GetObject', 's3:PutObject'], resources: [reports] }, listReports);
+    statements.push({ actions: ['sns:Publish'], resources: [topic] });
+    // The index health counts the stream's dead letters.
+    statements.push({ actions: ['sqs:GetQueueAttributes'], resources: [arns.deadLetters] });
+    // The schedule's run starts one run per tenant.
+    statements.push({ actions: ['lambda:InvokeFunction'], resources: [analyticsFunction] });
   }
   return statements;
 }

@@ -13,6 +13,10 @@
  * - `FHIR_CLIENT_TENANTS`: JSON `{ "appClientId": "tenant" }`, the tenant of each backend client
  *   of the user pool (functions/cognito-token-claims.ts); set after the first deployment names
  *   the clients, then deploy again.
+ * - `FHIR_ANALYTICS_SCHEDULE`: when the analytics run reports on every tenant, an EventBridge
+ *   Scheduler expression (`rate(…)` or `cron(…)`, UTC; default daily at 03:00), or `off`.
+ * - `FHIR_ANALYTICS_REPORT_DAYS`: days analytics reports and run statuses are kept in their bucket
+ *   (default 400), or `forever`.
  */
 import { parseTenantId } from '../core/tenant';
 
@@ -31,6 +35,12 @@ export interface StageSettings {
   readonly callbackUrls: readonly string[];
   /** Backend app clients of the user pool and their tenants (`FHIR_CLIENT_TENANTS`). */
   readonly clientTenants: Readonly<Record<string, string>>;
+  readonly analytics: {
+    /** EventBridge Scheduler expression; undefined: no scheduled run (on demand only). */
+    readonly schedule: `rate(${string})` | `cron(${string})` | undefined;
+    /** Days a report is kept; undefined: forever. */
+    readonly reportDays: number | undefined;
+  };
 }
 
 export function stageSettings(stage: string, env: NodeJS.ProcessEnv): StageSettings {
@@ -54,7 +64,21 @@ export function stageSettings(stage: string, env: NodeJS.ProcessEnv): StageSetti
     logRetention,
     callbackUrls: (env.FHIR_OAUTH_CALLBACK_URLS ?? 'http://localhost:8080/callback').split(',').filter((url) => url !== ''),
     clientTenants: clientTenants(env.FHIR_CLIENT_TENANTS),
+    analytics: {
+      schedule: analyticsSchedule(env.FHIR_ANALYTICS_SCHEDULE ?? 'cron(0 3 * * ? *)'),
+      reportDays: env.FHIR_ANALYTICS_REPORT_DAYS === 'forever' ? undefined : positive(env, 'FHIR_ANALYTICS_REPORT_DAYS', 400),
+    },
   };
+}
+
+function analyticsSchedule(raw: string): StageSettings['analytics']['schedule'] {
+  if (raw === 'off') {
+    return undefined;
+  }
+  if (!/^(rate|cron)\(.+\)$/.test(raw)) {
+    throw new Error(`FHIR_ANALYTICS_SCHEDULE must be rate(…), cron(…) or off, got "${raw}"`);
+  }
+  return raw as `rate(${string})` | `cron(${string})`;
 }
 
 function isTenantId(value: unknown): boolean {

@@ -47,10 +47,15 @@ export type ReportFormat = 'json' | 'html';
 
 const CONTENT_TYPES: Record<ReportFormat, string> = { json: 'application/json', html: 'text/html; charset=utf-8' };
 
+/** Every key of the reports bucket starts so (infra/policies.ts grants on it). */
+export const REPORTS_PREFIX = 'analytics/';
+/** Where run statuses lie under a tenant's folder: the only objects the API's start of a run writes. */
+export const RUNS_FOLDER = 'runs/';
+
 export const reportKeys = {
-  report: (tenant: TenantId, asOf: string, runId: string, format: ReportFormat) => `analytics/${tenant}/${asOf.slice(0, 10)}/${runId}.${format}`,
-  latest: (tenant: TenantId) => `analytics/${tenant}/latest.json`,
-  run: (tenant: TenantId, runId: string) => `analytics/${tenant}/runs/${runId}.json`,
+  report: (tenant: TenantId, asOf: string, runId: string, format: ReportFormat) => `${REPORTS_PREFIX}${tenant}/${asOf.slice(0, 10)}/${runId}.${format}`,
+  latest: (tenant: TenantId) => `${REPORTS_PREFIX}${tenant}/latest.json`,
+  run: (tenant: TenantId, runId: string) => `${REPORTS_PREFIX}${tenant}/${RUNS_FOLDER}${runId}.json`,
 };
 
 export class ReportArchive {

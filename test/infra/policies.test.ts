@@ -2,21 +2,23 @@
 import { describe, expect, it } from 'vitest';
 import { auditPK, resourcePK } from '../../core/storage/keys.js';
 import type { TenantId } from '../../core/tenant.js';
-import { FUNCTIONS, STREAM_PROCESSOR } from '../../functions/routes.js';
+import { ANALYTICS, FUNCTIONS, STREAM_PROCESSOR } from '../../functions/routes.js';
 import { AUDIT_PARTITIONS, functionStatements, type StackArns, type Statement } from '../../infra/policies.js';
 
 const TABLE = 'arn:aws:dynamodb:eu-west-1:1:table/fhir';
 const DOMAIN = 'arn:aws:es:eu-west-1:1:domain/fhir-search';
+const REPORTS = 'arn:aws:s3:::fhir-analytics-reports';
 const arns: StackArns<string> = {
   table: TABLE,
   searchDomain: DOMAIN,
   searchIndex: 'fhir-resources',
   topics: ['arn:aws:sns:eu-west-1:1:changes', 'arn:aws:sns:eu-west-1:1:audit'],
   deadLetters: 'arn:aws:sqs:eu-west-1:1:dlq',
+  analytics: { bucket: REPORTS, topic: 'arn:aws:sns:eu-west-1:1:analytics', function: 'arn:aws:lambda:eu-west-1:1:function:fhir-analytics' },
   join: (arn, suffix) => arn + suffix,
 };
 
-const MODULES = [...Object.values(FUNCTIONS).map((spec) => spec.module), 'authorizer', STREAM_PROCESSOR.module];
+const MODULES = [...Object.values(FUNCTIONS).map((spec) => spec.module), 'authorizer', STREAM_PROCESSOR.module, ANALYTICS.module];
 const statementsOf = (module: string) => functionStatements(module, arns);
 const actionsOf = (module: string) => new Set(statementsOf(module).flatMap((statement) => statement.actions));
 
@@ -40,11 +42,11 @@ describe.each(MODULES)('functions/%s', (module) => {
     expect(actionsOf(module).has(action)).toBe(false);
   });
 
-  it('names every resource exactly: no wildcard beyond index and audit paths', () => {
+  it('names every resource exactly: no wildcard beyond index, audit and report paths', () => {
     for (const statement of statementsOf(module)) {
       for (const resource of statement.resources) {
         expect(resource).not.toBe('*');
-        expect(resource.replace('/index/*', '')).not.toContain('*');
+        expect(resource.replace('/index/*', '').replace(`${REPORTS}/analytics/*/runs/*`, '').replace(`${REPORTS}/analytics/*`, '')).not.toContain('*');
       }
     }
   });
@@ -57,7 +59,7 @@ describe('readers', () => {
       const [reads, audit, ...rest] = statementsOf(module);
       expect(reads).toEqual({ actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'], resources: [TABLE, `${TABLE}/index/*`] });
       expect(audit).toEqual({ actions: ['dynamodb:PutItem'], resources: [TABLE], conditions: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [AUDIT_PARTITIONS] }] });
-      expect(rest.every((statement) => statement.actions.every((action) => action.startsWith('es:')))).toBe(true);
+      expect(rest.every((statement) => statement.actions.every((action) => action.startsWith('es:') || action.startsWith('s3:')))).toBe(true);
     },
   );
 
@@ -92,7 +94,7 @@ describe('OpenSearch', () => {
     const bulkers = MODULES.filter((module) => searchResources(module).some((statement) => statement.resources.some((resource) => resource.endsWith('/_bulk'))));
     expect(bulkers).toEqual([STREAM_PROCESSOR.module]);
     const searchers = MODULES.filter((module) => searchResources(module).length > 0);
-    expect(searchers.sort()).toEqual([FUNCTIONS.bundle.module, FUNCTIONS.search.module, STREAM_PROCESSOR.module].sort());
+    expect(searchers.sort()).toEqual([ANALYTICS.module, FUNCTIONS.bundle.module, FUNCTIONS.search.module, STREAM_PROCESSOR.module].sort());
   });
 });
 
@@ -106,6 +108,49 @@ describe('the stream processor', () => {
     const statements = statementsOf(STREAM_PROCESSOR.module);
     expect(statements.filter((statement) => statement.actions.some((action) => action.startsWith('sns:')))).toEqual([{ actions: ['sns:Publish'], resources: arns.topics }]);
     expect(statements.filter((statement) => statement.actions.some((action) => action.startsWith('sqs:')))).toEqual([{ actions: ['sqs:SendMessage'], resources: [arns.deadLetters] }]);
+  });
+});
+
+describe('analytics', () => {
+  const withPrefix = (prefix: string) => MODULES.filter((module) => [...actionsOf(module)].some((action) => action.startsWith(prefix)));
+
+  it('reads the table and its indexes, and writes nothing to it', () => {
+    const statements = statementsOf(ANALYTICS.module);
+    expect(statements[0]).toEqual({ actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'], resources: [TABLE, `${TABLE}/index/*`] });
+    expect([...actionsOf(ANALYTICS.module)].filter((action) => action.startsWith('dynamodb:'))).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem']);
+  });
+
+  it('queries the index with _search only', () => {
+    const search = statementsOf(ANALYTICS.module).filter((statement) => statement.actions.some((action) => action.startsWith('es:')));
+    expect(search).toEqual([{ actions: ['es:ESHttpGet', 'es:ESHttpPost'], resources: [`${DOMAIN}/fhir-resources/_search`] }]);
+  });
+
+  it('writes and reads reports under the reports prefix, and publishes to its own topic only', () => {
+    const statements = statementsOf(ANALYTICS.module);
+    expect(statements).toContainEqual({ actions: ['s3:GetObject', 's3:PutObject'], resources: [`${REPORTS}/analytics/*`] });
+    expect(statements.filter((statement) => statement.actions.some((action) => action.startsWith('sns:')))).toEqual([{ actions: ['sns:Publish'], resources: [arns.analytics.topic] }]);
+    expect(statements.filter((statement) => statement.actions.some((action) => action.startsWith('sqs:')))).toEqual([{ actions: ['sqs:GetQueueAttributes'], resources: [arns.deadLetters] }]);
+  });
+
+  it('lets POST /$analytics write run statuses only and start the analytics function, and GET /$analytics read', () => {
+    const create = statementsOf(FUNCTIONS.create.module);
+    expect(create.filter((statement) => statement.actions.some((action) => action.startsWith('s3:')))).toEqual([{ actions: ['s3:PutObject'], resources: [`${REPORTS}/analytics/*/runs/*`] }]);
+    expect(create).toContainEqual({ actions: ['lambda:InvokeFunction'], resources: [arns.analytics.function] });
+    const search = statementsOf(FUNCTIONS.search.module);
+    expect(search.filter((statement) => statement.actions.some((action) => action.startsWith('s3:')))).toEqual([
+      { actions: ['s3:GetObject'], resources: [`${REPORTS}/analytics/*`] },
+      { actions: ['s3:ListBucket'], resources: [REPORTS] },
+    ]);
+  });
+
+  it('gives no other function the bucket or an invocation', () => {
+    expect(withPrefix('s3:').sort()).toEqual([ANALYTICS.module, FUNCTIONS.create.module, FUNCTIONS.search.module].sort());
+    expect(withPrefix('lambda:').sort()).toEqual([ANALYTICS.module, FUNCTIONS.create.module].sort());
+    for (const module of MODULES) {
+      for (const statement of statementsOf(module).filter((statement) => statement.actions.some((action) => action.startsWith('lambda:')))) {
+        expect(statement).toEqual({ actions: ['lambda:InvokeFunction'], resources: [arns.analytics.function] });
+      }
+    }
   });
 });
 

@@ -34,4 +34,12 @@ describe('stageSettings', () => {
       expect(() => stageSettings('dev', { FHIR_CLIENT_TENANTS: raw }), raw).toThrow(/FHIR_CLIENT_TENANTS/);
     }
   });
+
+  it('schedules analytics daily and keeps reports 400 days unless told otherwise', () => {
+    expect(stageSettings('dev', {}).analytics).toEqual({ schedule: 'cron(0 3 * * ? *)', reportDays: 400 });
+    expect(stageSettings('dev', { FHIR_ANALYTICS_SCHEDULE: 'rate(6 hours)', FHIR_ANALYTICS_REPORT_DAYS: '30' }).analytics).toEqual({ schedule: 'rate(6 hours)', reportDays: 30 });
+    expect(stageSettings('dev', { FHIR_ANALYTICS_SCHEDULE: 'off', FHIR_ANALYTICS_REPORT_DAYS: 'forever' }).analytics).toEqual({ schedule: undefined, reportDays: undefined });
+    expect(() => stageSettings('dev', { FHIR_ANALYTICS_SCHEDULE: 'daily' })).toThrow(/FHIR_ANALYTICS_SCHEDULE/);
+    expect(() => stageSettings('dev', { FHIR_ANALYTICS_REPORT_DAYS: '0' })).toThrow(/FHIR_ANALYTICS_REPORT_DAYS/);
+  });
 });
