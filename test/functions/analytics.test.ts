@@ -6,16 +6,14 @@
  * not, and the page opens in headless Chromium with every chart drawn and no console error.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../scripts/local/credentials.js';
 import { type LocalMessaging, type LocalSubscriber, startLocalMessaging, subscribeQueue } from '../../scripts/local/messaging.js';
 import { createLocalBucket } from '../../scripts/local/storage.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.js';
 import { type ApiResponse, useLocalApi } from '../support/local-api.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 let messaging: LocalMessaging;
 let mine: LocalSubscriber;
@@ -109,11 +107,8 @@ describe('$analytics over HTTP', () => {
     expect((await api.request('GET', '/Patient?_format=html', { tenant })).status).toBe(406);
   });
 
-  it.skipIf(!existsSync(CHROMIUM))('opens in headless Chromium: every chart drawn, no console error', async () => {
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],  // playwright gives it a new, empty profile
-    });
+  it('opens in headless Chromium: every chart drawn, no console error', async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
@@ -131,6 +126,8 @@ describe('$analytics over HTTP', () => {
         const shot = await chart.screenshot();
         // Drawn pixels: decode the screenshot in the page and count those that are not white.
         const inked = await page.evaluate(async (png) => {
+          // The page's DOM; this file is compiled without the DOM library.
+          const { Image, document } = globalThis as unknown as { Image: new () => any; document: { createElement(name: 'canvas'): any } };
           const image = new Image();
           image.src = `data:image/png;base64,${png}`;
           await image.decode();
