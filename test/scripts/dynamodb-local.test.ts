@@ -1,10 +1,12 @@
 /** Starting and stopping DynamoDB Local (the package cache it is fetched into: package-cache.test.ts). */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { localDynamoDbClient, startDynamoDbLocal } from '../../scripts/local/dynamodb-local.js';
+import { localDynamoDbClient, SHARED_DB_FILE, STREAM_RECORDS_INDEX, startDynamoDbLocal } from '../../scripts/local/dynamodb-local.js';
 import { ensureLocalTable } from '../../scripts/local/table.js';
 
 const scratch = await mkdtemp(join(tmpdir(), 'fhir-scripts-test-'));
@@ -36,6 +38,29 @@ describe('startDynamoDbLocal', () => {
     } finally {
       await second.stop();
     }
+  });
+
+  it('looks up stream records through an index, on a kept database and a scratch one, and leaves no scratch database behind', async () => {
+    const dataDir = join(scratch, 'indexed');
+    const kept = await startDynamoDbLocal({ dataDir });
+    try {
+      await ensureLocalTable(kept.endpoint, 'streamed');
+      // The lookup every request to a table with a stream makes (see dynamodb-local.ts).
+      const database = new DatabaseSync(join(dataDir, SHARED_DB_FILE), { readOnly: true });
+      try {
+        const plan = database.prepare("EXPLAIN QUERY PLAN SELECT MIN(SequenceNumber) FROM us WHERE StreamID = 'any'").all();
+        expect(plan.map((step) => String(step.detail)).join('\n')).toContain(`USING COVERING INDEX ${STREAM_RECORDS_INDEX}`);
+      } finally {
+        database.close();
+      }
+    } finally {
+      await kept.stop();
+    }
+
+    const forgetful = await startDynamoDbLocal();
+    expect(existsSync(join(forgetful.dataDir, SHARED_DB_FILE))).toBe(true);
+    await forgetful.stop();
+    expect(existsSync(forgetful.dataDir)).toBe(false);
   });
 
   it('says that Java is missing when it is', async () => {
