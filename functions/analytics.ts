@@ -5,10 +5,12 @@
  * run's 15 minutes are per tenant, and tenants run in parallel.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { deadLetterCounter, lambdaStarter, type RunRequest, s3Objects, snsAnnouncer } from '../core/analytics/aws.js';
 import { type AnalyticsConfig, loadAnalyticsConfig } from '../core/analytics/config.js';
 import { ReportArchive, type ReportReady } from '../core/analytics/reports.js';
+import type { RunOptions } from '../core/analytics/run.js';
 import { runAnalytics } from '../core/analytics/runner.js';
 import { tenantsToReport } from '../core/analytics/tenants.js';
 import { config } from '../core/config.js';
@@ -29,8 +31,14 @@ function analyticsConfig(): AnalyticsConfig {
 
 let components: Components | undefined;
 
+/**
+ * Time a run keeps, after its data-quality pass stops validating, for the rest: reading what is
+ * left, API activity, index health, rendering and storing.
+ */
+const AFTER_VALIDATION_MS = 180_000;
+
 /** One tenant's run, from its status to "report ready". */
-export async function runTenant(request: RunRequest, onProgress?: (message: string) => void): Promise<ReportReady> {
+export async function runTenant(request: RunRequest, options: Pick<RunOptions, 'onProgress' | 'validateUntil'> = {}): Promise<ReportReady> {
   const resolved = config();
   const analytics = analyticsConfig();
   components ??= new Components(resolved, { openSearchClient });
@@ -40,7 +48,7 @@ export async function runTenant(request: RunRequest, onProgress?: (message: stri
   return runAnalytics(
     archive,
     { repository: components.repository, auditLog: components.auditLog, ...(index ? { index } : {}), ...(deadLetters ? { deadLetters } : {}) },
-    { tenant: parseTenantId(request.tenant), runId: request.runId, activityDays: analytics.activityDays, onProgress },
+    { tenant: parseTenantId(request.tenant), runId: request.runId, activityDays: analytics.activityDays, ...options },
   );
 }
 
@@ -58,15 +66,18 @@ export async function runEveryTenant(onProgress?: (message: string) => void): Pr
     if (analytics.functionName) {
       await lambdaStarter(analytics.functionName, resolved.region)(request);
     } else {
-      await runTenant(request, onProgress);
+      await runTenant(request, { onProgress });
     }
   }
   return requests;
 }
 
-export const handler = async (event: Partial<RunRequest>): Promise<unknown> => {
+export const handler = async (event: Partial<RunRequest>, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<unknown> => {
   if (typeof event.tenant === 'string' && typeof event.runId === 'string') {
-    const ready = await runTenant({ tenant: parseTenantId(event.tenant), runId: event.runId }, (message) => logger.debug(message));
+    const ready = await runTenant(
+      { tenant: parseTenantId(event.tenant), runId: event.runId },
+      { onProgress: (message) => logger.debug(message), ...(context ? { validateUntil: Date.now() + context.getRemainingTimeInMillis() - AFTER_VALIDATION_MS } : {}) },
+    );
     logger.info('report ready', { ...ready });
     return ready;
   }

@@ -159,6 +159,7 @@ function qualitySection(report: AnalyticsReport): string {
     `<h3>Unresolved references: ${quality.unresolvedReferences.count}</h3>`,
     table(['resource', 'element', 'reference'], quality.unresolvedReferences.samples.map((sample) => [sample.resource, sample.path, sample.reference])),
     `<h3>Resources failing current validation: ${quality.invalidResources.count}</h3>`,
+    quality.invalidResources.validated < quality.resourcesChecked ? `<p>Only ${quality.invalidResources.validated} of ${quality.resourcesChecked} resources were validated: the run's time ran short.</p>` : '',
     table(['type', 'resources'], quality.invalidResources.byType.map((type) => [type.resourceType, type.count])),
     table(['resource', 'first issue'], quality.invalidResources.samples.map((sample) => [sample.resource, sample.issue])),
     `<h3>Patients without an identifier: ${quality.patientsWithoutIdentifier.count}</h3>`,

@@ -76,7 +76,11 @@ export interface DataQuality {
   /** Literal references (`Type/id`) to a resource the tenant does not hold (absent or deleted). */
   readonly unresolvedReferences: Finding<{ readonly resource: string; readonly path: string; readonly reference: string }>;
   /** Resources the server's current validation (core/fhir/validation.ts) rejects, e.g. after a definitions upgrade. */
-  readonly invalidResources: Finding<{ readonly resource: string; readonly issue: string }> & { readonly byType: readonly TypeCount[] };
+  readonly invalidResources: Finding<{ readonly resource: string; readonly issue: string }> & {
+    readonly byType: readonly TypeCount[];
+    /** Resources validated: fewer than `resourcesChecked` when the run's time ran short (the rest were checked for references and identifiers only). */
+    readonly validated: number;
+  };
   readonly patientsWithoutIdentifier: Finding<string>;
   /** Resources read to find these. */
   readonly resourcesChecked: number;

@@ -3,15 +3,14 @@
  * both stored and announced (reports.ts), status `complete` — or `failed` with the reason, so a
  * client polling the run learns it.
  */
-import type { TenantId } from '../tenant.js';
 import { renderHtml } from './render.js';
 import type { ReportArchive, ReportReady, RunStatus } from './reports.js';
-import { type AnalyticsSources, buildReport } from './run.js';
+import { type AnalyticsSources, buildReport, type RunOptions } from './run.js';
 
 export async function runAnalytics(
   archive: ReportArchive,
   sources: AnalyticsSources,
-  options: { tenant: TenantId; runId: string; activityDays: number; onProgress?: (message: string) => void },
+  options: Omit<RunOptions, 'asOf'>,
 ): Promise<ReportReady> {
   const asOf = new Date().toISOString();
   const requestedAt = (await archive.status(options.tenant, options.runId))?.requestedAt ?? asOf;

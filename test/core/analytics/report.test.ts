@@ -40,6 +40,8 @@ let resources: Resource[];
 let asOf: string;
 let viaTable: AnalyticsReport;
 let viaIndex: AnalyticsReport;
+/** A run whose time for validation was already up: every other check still done. */
+let outOfTime: AnalyticsReport;
 
 beforeAll(async () => {
   resources = [...(await syntheaResources()), withoutIdentifier, dangling];
@@ -57,6 +59,7 @@ beforeAll(async () => {
   const options = { tenant, runId: 'test', asOf, activityDays: 2 };
   viaTable = await buildReport(sources, { ...options, engine: 'dynamodb' });
   viaIndex = await buildReport(sources, { ...options, engine: 'opensearch' });
+  outOfTime = await buildReport(sources, { ...options, engine: 'dynamodb', validateUntil: Date.now() });
 }, 600_000);
 
 // ---- the oracle: plain TypeScript over the resources as loaded ----
@@ -139,6 +142,7 @@ describe('the report equals an independent computation over the loaded data', ()
   it('finds the planted data-quality defects, with sample ids', () => {
     const quality = viaTable.dataQuality.data;
     expect(quality.resourcesChecked).toBe(resources.length);
+    expect(quality.invalidResources.validated).toBe(resources.length);
     expect(quality.patientsWithoutIdentifier).toEqual({ count: 1, samples: ['Patient/quality-no-identifier'] });
     expect(quality.unresolvedReferences.samples).toContainEqual({ resource: 'Observation/quality-dangling', path: 'Observation.subject.reference', reference: 'Patient/does-not-exist' });
     expect(quality.invalidResources.samples.map((sample) => sample.resource)).toContain('Patient/quality-invalid');
@@ -159,6 +163,17 @@ describe('the report equals an independent computation over the loaded data', ()
       { day, interaction: 'search-type', outcome: '0', count: 1 },
     ]);
     expect(viaTable.apiActivity.data.topUsers).toEqual([{ who: 'local-developer', count: 4 }]);
+  });
+});
+
+describe('a run short of time', () => {
+  it('stops validating, says how many it validated, and still finds every other defect', () => {
+    const quality = outOfTime.dataQuality.data;
+    expect(quality.resourcesChecked).toBe(resources.length);
+    expect(quality.invalidResources).toEqual({ count: 0, samples: [], byType: [], validated: 0 });
+    expect(quality.unresolvedReferences).toEqual(viaTable.dataQuality.data.unresolvedReferences);
+    expect(quality.patientsWithoutIdentifier).toEqual(viaTable.dataQuality.data.patientsWithoutIdentifier);
+    expect(outOfTime.resourcesByType.data).toEqual(viaTable.resourcesByType.data);
   });
 });
 
