@@ -24,6 +24,8 @@ import { ensureLocalTable } from '../local/table.js';
 import { SYNTHEA_DIR } from '../load/synthea.js';
 import { prepare } from '../prepare.js';
 import { BENCH_DIR, type BundleFigures, benchBundles, type FirstInvocationFigures } from './bundles.js';
+import { startCapacityProxy } from './capacity-proxy.js';
+import { costRows, costTable } from './cost-model.js';
 import { benchInteractions, type InteractionFigures } from './interactions.js';
 import { benchSearch, type SearchFigures } from './search.js';
 import { benchStream, type StreamFigures, streamReport } from './stream.js';
@@ -133,15 +135,17 @@ function count(value: string, flag: string): number {
 async function bench(options: ReturnType<typeof benchOptions>): Promise<BenchResults> {
   const { definitionsDir } = await prepare();
   const database = await startDynamoDbLocal();
+  // Every handler in this process reaches DynamoDB Local through it, so the interactions are priced by AWS's rules.
+  const capacity = await startCapacityProxy(database.endpoint);
   try {
     // The handlers read their configuration from the environment, in this process and in the
     // fresh ones the bundles run in; the bundles cannot find the definitions relative to themselves.
-    Object.assign(process.env, localHandlerEnv(database.endpoint, TABLE), { FHIR_DEFINITIONS_DIR: definitionsDir });
+    Object.assign(process.env, localHandlerEnv(capacity.endpoint, TABLE), { FHIR_DEFINITIONS_DIR: definitionsDir });
     await ensureLocalTable(database.endpoint, TABLE);
     const cpu = cpus();
     let results: BenchResults = { machine: { node: process.version, cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown' } };
     if (options.parts.has('interactions')) {
-      const { figures: interactions, samples } = await benchInteractions(options);
+      const { figures: interactions, samples } = await benchInteractions({ ...options, capacity });
       results = { ...results, interactions };
       if (options.parts.has('bundles')) {
         const invocations = new Map(FIRST_INVOCATIONS.map((name) => [name, samples.get(name)!]));
@@ -159,6 +163,7 @@ async function bench(options: ReturnType<typeof benchOptions>): Promise<BenchRes
     }
     return results;
   } finally {
+    await capacity.close();
     await database.stop();
   }
 }
@@ -325,7 +330,10 @@ console.log(
         ]
       : []),
     ...(fresh.interactions
-      ? [`\nInteractions in process (${options.iterations} calls after ${options.warmup} warm-up; handler time, no HTTP; DynamoDB per call, mean)\n${interactionsTable(fresh.interactions)}`]
+      ? [
+          `\nInteractions in process (${options.iterations} calls after ${options.warmup} warm-up; handler time, no HTTP; DynamoDB per call, mean)\n${interactionsTable(fresh.interactions)}`,
+          `\n${costTable(costRows(fresh.interactions), table)}`,
+        ]
       : []),
     ...(fresh.search
       ? [

@@ -6,6 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Bundle, Patient } from '@medplum/fhirtypes';
 import type { DynamoUsage } from '../../core/storage/dynamo-client.js';
+import type { AwsCapacity, CapacityProxy } from './capacity-proxy.js';
 import { type BenchRequest, type Invocation, type MeteredApi, startMeteredApi } from './metered-api.js';
 import { mean, round, type Summary, summarize } from './stats.js';
 
@@ -15,8 +16,16 @@ export interface InteractionFigures {
   readonly route: string;
   readonly module: string;
   readonly latencyMs: Summary;
+  /** CPU time of the handler (and its SDK clients) per call. */
+  readonly cpuMs: Summary;
+  /** The function's configured memory (functions/routes.ts). */
+  readonly memoryMB: number;
+  /** Bytes the handler logged per call, mean (CloudWatch Logs ingests them). */
+  readonly logBytes: number;
   /** Mean per call. */
   readonly dynamodb: DynamoUsage;
+  /** Request units by AWS's rules (capacity-proxy.ts), mean per call. */
+  readonly aws?: AwsCapacity;
   /** The issue's ceiling on DynamoDB requests per call, where it sets one. */
   readonly maxRequestsTarget?: number;
 }
@@ -138,12 +147,14 @@ export interface InteractionsOptions {
   readonly syntheaDir: string;
   readonly warmup: number;
   readonly iterations: number;
+  /** Counts request units by AWS's rules in front of DynamoDB. */
+  readonly capacity?: CapacityProxy;
 }
 
 /** Runs every interaction `warmup + iterations` times; only the last `iterations` are measured. */
-export async function benchInteractions({ syntheaDir, warmup, iterations }: InteractionsOptions): Promise<InteractionsResult> {
+export async function benchInteractions({ syntheaDir, warmup, iterations, capacity }: InteractionsOptions): Promise<InteractionsResult> {
   const patient = await syntheaPatient(syntheaDir);
-  const api = await startMeteredApi();
+  const api = await startMeteredApi(capacity);
   try {
     const figures: InteractionFigures[] = [];
     const samples = new Map<string, Invocation>();
@@ -172,13 +183,18 @@ async function runInteraction(api: MeteredApi, interaction: Interaction, patient
 }
 
 function interactionFigures(interaction: Interaction, calls: readonly Invocation[]): InteractionFigures {
-  const { event, module } = calls[0]!;
+  const { event, module, context } = calls[0]!;
+  const aws = calls.flatMap((call) => (call.aws ? [call.aws] : []));
   return {
     name: interaction.name,
     route: `${event.httpMethod} ${event.resource}`,
     module,
     latencyMs: summarize(calls.map((call) => call.handlerMs)),
+    cpuMs: summarize(calls.map((call) => call.cpuMs)),
+    memoryMB: Number(context.memoryLimitInMB),
+    logBytes: Math.round(mean(calls.map((call) => call.log.reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0)))),
     dynamodb: meanUsage(calls.map((call) => call.dynamodb)),
+    ...(aws.length === calls.length ? { aws: meanCapacity(aws) } : {}),
     ...(interaction.maxRequestsTarget === undefined ? {} : { maxRequestsTarget: interaction.maxRequestsTarget }),
   };
 }
@@ -191,6 +207,16 @@ function meanUsage(usages: readonly DynamoUsage[]): DynamoUsage {
     writeCapacityUnits: round(mean(usages.map((usage) => usage.writeCapacityUnits))),
     itemsRead: round(mean(usages.map((usage) => usage.itemsRead))),
     operations: Object.fromEntries([...operations].map((name) => [name, round(mean(usages.map((usage) => usage.operations[name] ?? 0)))])),
+  };
+}
+
+function meanCapacity(usages: readonly AwsCapacity[]): AwsCapacity {
+  const operations = new Set(usages.flatMap((usage) => Object.keys(usage.operations)));
+  return {
+    operations: Object.fromEntries([...operations].map((name) => [name, round(mean(usages.map((usage) => usage.operations[name] ?? 0)))])),
+    readRequestUnits: round(mean(usages.map((usage) => usage.readRequestUnits))),
+    writeRequestUnits: round(mean(usages.map((usage) => usage.writeRequestUnits))),
+    indexWriteUnits: round(mean(usages.map((usage) => usage.indexWriteUnits))),
   };
 }
 

@@ -3,11 +3,14 @@
  * that they receive exactly the API Gateway proxy events `npm start` and the tests give them.
  * Each call is timed around the handler alone (the HTTP hop is not counted), and its DynamoDB
  * usage is read from the handler's own request log line: the handler resets the process meter
- * (`dynamoUsage`) as it logs, so that line is where the per-request figures survive.
+ * (`dynamoUsage`) as it logs, so that line is where the per-request figures survive. Given a
+ * capacity proxy (capacity-proxy.ts) in front of DynamoDB, each call also gets the request units
+ * AWS would bill, and the process CPU time the handler took.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { DynamoUsage } from '../../core/storage/dynamo-client.js';
 import { importHandler, type LambdaHandler, startLocalApi } from '../local/http-server.js';
+import type { AwsCapacity, CapacityProxy } from './capacity-proxy.js';
 
 export interface BenchRequest {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -24,7 +27,11 @@ export interface Invocation {
   readonly context: Context;
   readonly result: APIGatewayProxyResult;
   readonly handlerMs: number;
+  /** CPU time of this process during the call: the handler's and its SDK clients'. */
+  readonly cpuMs: number;
   readonly dynamodb: DynamoUsage;
+  /** Request units by AWS's rules, when a capacity proxy counts them. */
+  readonly aws?: AwsCapacity;
   /** What the handler logged during the call. */
   readonly log: readonly string[];
 }
@@ -41,18 +48,22 @@ const TENANT_HEADERS = { 'X-Tenant-ID': 'bench' };
  * Starts the local API on a free port. Until `close`, stdout is captured: the handlers and the
  * server log a JSON line per request, which would bury the benchmark's output.
  */
-export async function startMeteredApi(): Promise<MeteredApi> {
+export async function startMeteredApi(capacity?: CapacityProxy): Promise<MeteredApi> {
   const stdout = captureStdout();
   let last: Invocation | undefined;
   const loadHandler = async (module: string): Promise<LambdaHandler> => {
     const handler = await importHandler(module);
     return async (event, context) => {
+      await capacity?.take();
       stdout.clear();
+      const cpu = process.cpuUsage();
       const started = performance.now();
       const result = await handler(event, context);
       const handlerMs = performance.now() - started;
+      const { user, system } = process.cpuUsage(cpu);
       const log = stdout.lines();
-      last = { module, event, context, result, handlerMs, dynamodb: requestLogUsage(log, module), log };
+      const aws = await capacity?.take();
+      last = { module, event, context, result, handlerMs, cpuMs: (user + system) / 1000, dynamodb: requestLogUsage(log, module), ...(aws ? { aws } : {}), log };
       return result;
     };
   };
