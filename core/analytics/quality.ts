@@ -2,7 +2,8 @@
  * The data-quality pass: every live resource of the tenant checked once, as it streams by —
  * against the server's current validation (core/fhir/validation.ts, so resources stored before a
  * definitions upgrade or a stricter rule show up), for literal references whose target the tenant
- * does not hold, and Patients without an identifier value. Samples are the first few by
+ * does not hold, and Patients without an identifier value. A resource unchanged since an earlier
+ * run keeps that run's verdict (verdicts.ts) instead of being validated again. Samples are the first few by
  * `Type/id`, so a report shows the same ones whichever store the pass read.
  */
 import type { Resource } from '@medplum/fhirtypes';
@@ -13,6 +14,7 @@ import { referencesIn } from '../r4/references.js';
 import { searchParameter } from '../r4/search-parameters.js';
 import { PARAMS } from './codes.js';
 import type { DataQuality, TypeCount } from './report.js';
+import { ValidationVerdicts } from './verdicts.js';
 
 const SAMPLES = 10;
 /** A relative literal reference, optionally versioned (R4 references.html#literal). */
@@ -47,9 +49,16 @@ export class QualityPass {
   private withoutIdentifierCount = 0;
   private checked = 0;
   private validated = 0;
+  private reused = 0;
 
-  /** @param validateUntil when (epoch ms) validation stops, for a run about to run out of time; the other checks go on. */
-  constructor(private readonly validateUntil = Infinity) {}
+  /**
+   * @param validateUntil when (epoch ms) validation stops, for a run about to run out of time; the other checks go on.
+   * @param verdicts earlier runs' verdicts, kept for unchanged resources, and this run's, recorded.
+   */
+  constructor(
+    private readonly validateUntil = Infinity,
+    private readonly verdicts = new ValidationVerdicts(),
+  ) {}
 
   add(resource: Resource): void {
     const ref = `${resource.resourceType}/${resource.id}`;
@@ -64,16 +73,23 @@ export class QualityPass {
         this.targets.set(target, list);
       }
     }
-    // Validation is ~1–2 ms a resource, the rest of the pass microseconds: it alone is cut short.
-    const issues = Date.now() < this.validateUntil ? validateResource(resource) : undefined;
-    if (issues) {
-      this.validated++;
+    const lastUpdated = resource.meta?.lastUpdated;
+    let issue = this.verdicts.earlierIssue(ref, lastUpdated);
+    if (issue !== undefined) {
+      this.reused++;
+    } else if (Date.now() < this.validateUntil) {
+      // Validation is ~1–2 ms a resource, the rest of the pass microseconds: it alone is cut short.
+      const first = validateResource(resource)[0];
+      issue = first ? `${first.expression?.[0] ?? ''}: ${first.diagnostics ?? first.details?.text ?? first.code}`.slice(0, 300) : null;
     }
-    if (issues && issues.length > 0) {
+    if (issue !== undefined) {
+      this.validated++;
+      this.verdicts.record(ref, lastUpdated, issue);
+    }
+    if (issue) {
       this.invalidCount++;
       this.invalidByType.set(resource.resourceType, (this.invalidByType.get(resource.resourceType) ?? 0) + 1);
-      const first = issues[0]!;
-      this.invalid.offer(ref, { resource: ref, issue: `${first.expression?.[0] ?? ''}: ${first.diagnostics ?? first.details?.text ?? first.code}`.slice(0, 300) });
+      this.invalid.offer(ref, { resource: ref, issue });
     }
     if (resource.resourceType === 'Patient') {
       const definition = searchParameter(PARAMS.patientIdentifier.resourceType, PARAMS.patientIdentifier.code)!;
@@ -97,7 +113,7 @@ export class QualityPass {
     const byType: TypeCount[] = [...this.invalidByType].map(([resourceType, count]) => ({ resourceType, count })).sort((a, b) => (a.resourceType < b.resourceType ? -1 : 1));
     return {
       unresolvedReferences: { count: unresolvedCount, samples: unresolved.list() },
-      invalidResources: { count: this.invalidCount, samples: this.invalid.list(), byType, validated: this.validated },
+      invalidResources: { count: this.invalidCount, samples: this.invalid.list(), byType, validated: this.validated, reused: this.reused },
       patientsWithoutIdentifier: { count: this.withoutIdentifierCount, samples: this.withoutIdentifier.list() },
       resourcesChecked: this.checked,
     };

@@ -155,11 +155,11 @@ function qualitySection(report: AnalyticsReport): string {
   return [
     '<section><h2>Data quality</h2>',
     stamp(report.dataQuality),
-    `<p>${quality.resourcesChecked} resources checked.</p>`,
+    `<p>${quality.resourcesChecked} resources checked; ${quality.invalidResources.validated} validated, ${quality.invalidResources.reused} of them unchanged since an earlier run, whose verdict holds.</p>`,
     `<h3>Unresolved references: ${quality.unresolvedReferences.count}</h3>`,
     table(['resource', 'element', 'reference'], quality.unresolvedReferences.samples.map((sample) => [sample.resource, sample.path, sample.reference])),
     `<h3>Resources failing current validation: ${quality.invalidResources.count}</h3>`,
-    quality.invalidResources.validated < quality.resourcesChecked ? `<p>Only ${quality.invalidResources.validated} of ${quality.resourcesChecked} resources were validated: the run's time ran short.</p>` : '',
+    quality.invalidResources.validated < quality.resourcesChecked ? `<p>Not every resource was validated: the run's time ran short; the next run carries on.</p>` : '',
     table(['type', 'resources'], quality.invalidResources.byType.map((type) => [type.resourceType, type.count])),
     table(['resource', 'first issue'], quality.invalidResources.samples.map((sample) => [sample.resource, sample.issue])),
     `<h3>Patients without an identifier: ${quality.patientsWithoutIdentifier.count}</h3>`,

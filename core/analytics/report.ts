@@ -80,6 +80,8 @@ export interface DataQuality {
     readonly byType: readonly TypeCount[];
     /** Resources validated: fewer than `resourcesChecked` when the run's time ran short (the rest were checked for references and identifiers only). */
     readonly validated: number;
+    /** Of those, the verdicts kept from an earlier run: the resource has not changed since. */
+    readonly reused: number;
   };
   readonly patientsWithoutIdentifier: Finding<string>;
   /** Resources read to find these. */

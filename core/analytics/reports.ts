@@ -5,12 +5,14 @@
  *   analytics/{tenant}/{yyyy-mm-dd}/{runId}.html   its page with charts (render.ts)
  *   analytics/{tenant}/latest.json                 which run is the latest complete one
  *   analytics/{tenant}/runs/{runId}.json           a run's status (accepted, running, complete, failed)
+ *   analytics/{tenant}/verdicts.json               the last run's validation verdicts (verdicts.ts)
  *
  * A run stores both renderings, then moves `latest`, then announces "report ready" (SNS, with
  * the tenant as a message attribute), so a subscriber that reads `latest` finds the new report.
  */
 import type { TenantId } from '../tenant.js';
 import type { AnalyticsReport } from './report.js';
+import type { StoredVerdicts } from './verdicts.js';
 
 /** Text objects in the reports bucket (S3; s3-objects.ts). */
 export interface ObjectStore {
@@ -56,6 +58,7 @@ export const reportKeys = {
   report: (tenant: TenantId, asOf: string, runId: string, format: ReportFormat) => `${REPORTS_PREFIX}${tenant}/${asOf.slice(0, 10)}/${runId}.${format}`,
   latest: (tenant: TenantId) => `${REPORTS_PREFIX}${tenant}/latest.json`,
   run: (tenant: TenantId, runId: string) => `${REPORTS_PREFIX}${tenant}/${RUNS_FOLDER}${runId}.json`,
+  verdicts: (tenant: TenantId) => `${REPORTS_PREFIX}${tenant}/verdicts.json`,
 };
 
 export class ReportArchive {
@@ -82,6 +85,15 @@ export class ReportArchive {
     await this.store.put(reportKeys.latest(tenant), JSON.stringify(ready), CONTENT_TYPES.json);
     await this.announce?.(ready);
     return ready;
+  }
+
+  async verdicts(tenant: TenantId): Promise<StoredVerdicts | undefined> {
+    const text = await this.store.get(reportKeys.verdicts(tenant));
+    return text === undefined ? undefined : (JSON.parse(text) as StoredVerdicts);
+  }
+
+  async saveVerdicts(tenant: TenantId, verdicts: StoredVerdicts): Promise<void> {
+    await this.store.put(reportKeys.verdicts(tenant), JSON.stringify(verdicts), CONTENT_TYPES.json);
   }
 
   async read(key: string): Promise<string | undefined> {

@@ -17,6 +17,7 @@ import { forEachIndexedResource } from './index-resources.js';
 import { QualityPass } from './quality.js';
 import { type AnalyticsReport, type Figure, type FigureSource, type IndexHealth, REPORT_SCHEMA, REPORT_SCHEMA_VERSION, type TenantFigures, type TypeCount } from './report.js';
 import { TableFigures } from './table-figures.js';
+import type { ValidationVerdicts } from './verdicts.js';
 import { forEachTableResource, tableTypeCounts } from './table-resources.js';
 
 export interface AnalyticsSources {
@@ -39,6 +40,8 @@ export interface RunOptions {
   readonly engine?: 'opensearch' | 'dynamodb';
   /** When (epoch ms) the data-quality pass stops validating, so a large tenant's run ends in time; default: never. */
   readonly validateUntil?: number;
+  /** Earlier runs' validation verdicts, kept for unchanged resources; this run's are recorded in it. */
+  readonly verdicts?: ValidationVerdicts;
   /** Told of each step and of the resources read, for a run by hand. */
   readonly onProgress?: (message: string) => void;
 }
@@ -54,7 +57,7 @@ export async function buildReport(sources: AnalyticsSources, options: RunOptions
   }
   const progress = options.onProgress ?? (() => {});
   const cutoff = Date.parse(asOf);
-  const quality = new QualityPass(options.validateUntil);
+  const quality = new QualityPass(options.validateUntil, options.verdicts);
   const table = new TableFigures(asOf);
   let read = 0;
   const visit = (resources: readonly Resource[], alsoCount: boolean) => {

@@ -1,11 +1,13 @@
 /**
- * A run from start to announcement: status `running`, the report (run.ts), its page (render.ts),
- * both stored and announced (reports.ts), status `complete` — or `failed` with the reason, so a
- * client polling the run learns it.
+ * A run from start to announcement: status `running`, the report (run.ts) with the last run's
+ * validation verdicts (verdicts.ts), which it then replaces, its page (render.ts), both stored
+ * and announced (reports.ts), status `complete` — or `failed` with the reason, so a client
+ * polling the run learns it.
  */
 import { renderHtml } from './render.js';
 import type { ReportArchive, ReportReady, RunStatus } from './reports.js';
 import { type AnalyticsSources, buildReport, type RunOptions } from './run.js';
+import { ValidationVerdicts } from './verdicts.js';
 
 export async function runAnalytics(
   archive: ReportArchive,
@@ -17,7 +19,9 @@ export async function runAnalytics(
   const status = (fields: Pick<RunStatus, 'status'> & Partial<RunStatus>): RunStatus => ({ runId: options.runId, requestedAt, updatedAt: new Date().toISOString(), ...fields });
   await archive.setStatus(options.tenant, status({ status: 'running' }));
   try {
-    const report = await buildReport(sources, { ...options, asOf });
+    const verdicts = new ValidationVerdicts(await archive.verdicts(options.tenant));
+    const report = await buildReport(sources, { ...options, asOf, verdicts });
+    await archive.saveVerdicts(options.tenant, verdicts.toStored());
     options.onProgress?.('rendering the charts');
     const ready = await archive.publish(report, await renderHtml(report));
     await archive.setStatus(options.tenant, status({ status: 'complete', json: ready.json, html: ready.html }));

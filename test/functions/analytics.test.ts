@@ -150,4 +150,13 @@ describe('$analytics over HTTP', () => {
       await browser.close();
     }
   }, 60_000);
+
+  it('validates again, in the next run, only the resources changed since the last', async () => {
+    const male = (await api.request('GET', '/Patient?gender=male', { tenant })).json.entry[0].resource;
+    expect((await api.request('PUT', `/Patient/${male.id}`, { tenant, body: { ...male, identifier: [{ value: 'b' }] } })).status).toBe(200);
+    const started = await api.request('POST', '/$analytics', { tenant });
+    const done = await untilComplete(started.headers.get('content-location')!);
+    expect(done.json.dataQuality.data.invalidResources).toMatchObject({ validated: 3, reused: 2 });
+    expect(done.json.dataQuality.data.patientsWithoutIdentifier.count).toBe(0);
+  });
 });

@@ -10,6 +10,7 @@ import type { Condition, Encounter, Observation, Patient, Resource } from '@medp
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '../../../core/analytics/run.js';
 import type { AnalyticsReport } from '../../../core/analytics/report.js';
+import { ValidationVerdicts } from '../../../core/analytics/verdicts.js';
 import { AuditLog } from '../../../core/audit/audit-log.js';
 import { config } from '../../../core/config.js';
 import { createDocumentClient } from '../../../core/storage/dynamo-client.js';
@@ -42,6 +43,8 @@ let viaTable: AnalyticsReport;
 let viaIndex: AnalyticsReport;
 /** A run whose time for validation was already up: every other check still done. */
 let outOfTime: AnalyticsReport;
+/** Out of time too, with `viaTable`'s verdicts, one of them for an older version of its resource. */
+let withVerdicts: AnalyticsReport;
 
 beforeAll(async () => {
   resources = [...(await syntheaResources()), withoutIdentifier, dangling];
@@ -57,9 +60,13 @@ beforeAll(async () => {
   asOf = new Date().toISOString();
   const sources = { repository, auditLog: new AuditLog(repository.client, repository.tableName), index: { client: search.client, index: search.index } };
   const options = { tenant, runId: 'test', asOf, activityDays: 2 };
-  viaTable = await buildReport(sources, { ...options, engine: 'dynamodb' });
+  const verdicts = new ValidationVerdicts();
+  viaTable = await buildReport(sources, { ...options, engine: 'dynamodb', verdicts });
   viaIndex = await buildReport(sources, { ...options, engine: 'opensearch' });
   outOfTime = await buildReport(sources, { ...options, engine: 'dynamodb', validateUntil: Date.now() });
+  const stored = verdicts.toStored();
+  const changed = { ...stored, verdicts: { ...stored.verdicts, 'Patient/quality-invalid': ['2000-01-01T00:00:00.000Z', 'gender: an older version'] as const } };
+  withVerdicts = await buildReport(sources, { ...options, engine: 'dynamodb', validateUntil: Date.now(), verdicts: new ValidationVerdicts(changed) });
 }, 600_000);
 
 // ---- the oracle: plain TypeScript over the resources as loaded ----
@@ -170,10 +177,31 @@ describe('a run short of time', () => {
   it('stops validating, says how many it validated, and still finds every other defect', () => {
     const quality = outOfTime.dataQuality.data;
     expect(quality.resourcesChecked).toBe(resources.length);
-    expect(quality.invalidResources).toEqual({ count: 0, samples: [], byType: [], validated: 0 });
+    expect(quality.invalidResources).toEqual({ count: 0, samples: [], byType: [], validated: 0, reused: 0 });
     expect(quality.unresolvedReferences).toEqual(viaTable.dataQuality.data.unresolvedReferences);
     expect(quality.patientsWithoutIdentifier).toEqual(viaTable.dataQuality.data.patientsWithoutIdentifier);
     expect(outOfTime.resourcesByType.data).toEqual(viaTable.resourcesByType.data);
+  });
+});
+
+describe('validation verdicts kept from an earlier run', () => {
+  it('hold for the resources unchanged since, without validating them again', () => {
+    const invalid = withVerdicts.dataQuality.data.invalidResources;
+    expect(invalid.reused).toBe(resources.length - 1);
+    expect(invalid.validated).toBe(resources.length - 1);
+    // The first run had none to keep.
+    expect(viaTable.dataQuality.data.invalidResources.reused).toBe(0);
+  });
+
+  it('do not hold for a resource changed since: its older verdict is not reported', () => {
+    const invalid = withVerdicts.dataQuality.data.invalidResources;
+    expect(invalid.samples.map((sample) => sample.resource)).not.toContain('Patient/quality-invalid');
+    expect(invalid.count).toBe(viaTable.dataQuality.data.invalidResources.count - 1);
+  });
+
+  it('are dropped when validation itself has changed', () => {
+    const stored = new ValidationVerdicts({ fingerprint: 'an older release', verdicts: { 'Patient/a': ['2024-01-01T00:00:00.000Z', 'gender: bad'] } });
+    expect(stored.earlierIssue('Patient/a', '2024-01-01T00:00:00.000Z')).toBeUndefined();
   });
 });
 
