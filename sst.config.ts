@@ -35,11 +35,13 @@ export default $config({
     const topics = createEventTopics(key);
     const deadLetters = createDeadLetters(key);
     const analytics = createAnalyticsResources(key, settings);
-    const arns = deployedArns(table, search, topics, deadLetters, analytics);
+    const { createExportResources, createExportWorker } = await import('./infra/export');
+    const bulkExport = createExportResources(key);
+    const arns = deployedArns(table, search, topics, deadLetters, analytics, bulkExport);
     createStreamProcessor(table, search, topics, deadLetters, arns, settings);
     createAnalytics(analytics, table, search, deadLetters, arns, settings);
     const auth = createUserPool(settings);
-    const bulkExport = (await import('./infra/export')).createExport(table, key, settings);
+    createExportWorker(bulkExport, table, arns, settings);
     const { baseUrl } = createApi(table, search, auth, arns, settings, { ...analytics.apiEnvironment, ...bulkExport.apiEnvironment });
     return {
       api: baseUrl,

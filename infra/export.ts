@@ -1,5 +1,6 @@
 import { EXPORT_WORKER } from '../functions/routes';
 import type { DataKey } from './keys';
+import { type DeployedArns, permissionsOf } from './permissions';
 import type { StageSettings } from './stage';
 
 /** How long export files are kept; the status URL answers 404 after the same time (FHIR_EXPORT_RETENTION_DAYS). */
@@ -23,7 +24,7 @@ const WORKER_CONCURRENCY = 10;
  * that kick exports off need sqs:SendMessage on the queue, the export function s3:GetObject,
  * ListBucket and DeleteObject on the bucket (infra/policies.ts).
  */
-export function createExport(table: sst.aws.Dynamo, key: DataKey, settings: StageSettings) {
+export function createExportResources(key: DataKey) {
   const bucket = new sst.aws.Bucket('FhirExportFiles', { lifecycle: [{ id: 'expire-exports', expiresIn: `${RETENTION_DAYS} days` }] });
   new aws.s3.BucketServerSideEncryptionConfiguration('FhirExportFilesEncryption', {
     bucket: bucket.name,
@@ -36,11 +37,16 @@ export function createExport(table: sst.aws.Dynamo, key: DataKey, settings: Stag
     dlq: { queue: deadLetters.arn, retry: EXPORT_WORKER.maxReceiveCount },
     transform: { queue: encryption },
   });
+  return { bucket, queue, deadLetters, apiEnvironment: { FHIR_EXPORT_BUCKET: bucket.name, FHIR_EXPORT_QUEUE_URL: queue.url, FHIR_EXPORT_RETENTION_DAYS: String(RETENTION_DAYS) } };
+}
+
+export type ExportResources = ReturnType<typeof createExportResources>;
+
+/** The worker on the queue, with only the grants infra/policies.ts gives it, and the Glue table over the files. */
+export function createExportWorker({ bucket, queue, apiEnvironment }: ExportResources, table: sst.aws.Dynamo, arns: DeployedArns, settings: StageSettings) {
   const environment = {
     FHIR_TABLE_NAME: table.name,
-    FHIR_EXPORT_BUCKET: bucket.name,
-    FHIR_EXPORT_QUEUE_URL: queue.url,
-    FHIR_EXPORT_RETENTION_DAYS: String(RETENTION_DAYS),
+    ...apiEnvironment,
   };
   queue.subscribe(
     {
@@ -49,7 +55,7 @@ export function createExport(table: sst.aws.Dynamo, key: DataKey, settings: Stag
       memory: `${EXPORT_WORKER.memoryMB} MB`,
       timeout: `${EXPORT_WORKER.timeoutSeconds} seconds`,
       environment,
-      link: [table, bucket, queue],
+      permissions: permissionsOf(EXPORT_WORKER.module, arns),
       logging: { retention: settings.logRetention },
       copyFiles: [{ from: '.build/fhir-definitions', to: 'fhir-definitions' }],
     },
@@ -82,5 +88,5 @@ export function createExport(table: sst.aws.Dynamo, key: DataKey, settings: Stag
       columns: [{ name: 'line', type: 'string' }],
     },
   });
-  return { bucket, queue, deadLetters, database, apiEnvironment: { FHIR_EXPORT_BUCKET: bucket.name, FHIR_EXPORT_QUEUE_URL: queue.url, FHIR_EXPORT_RETENTION_DAYS: String(RETENTION_DAYS) } };
+  return { database };
 }

@@ -1,12 +1,13 @@
 import type { AnalyticsResources } from './analytics';
 import type { EventTopics } from './events';
+import type { ExportResources } from './export';
 import { functionStatements, type StackArns } from './policies';
 import { SEARCH_INDEX, searchDomainArn } from './search';
 
 export type DeployedArns = StackArns<$util.Input<string>>;
 
 /** The deployed resources' ARNs, for infra/policies.ts. */
-export function deployedArns(table: sst.aws.Dynamo, search: sst.aws.OpenSearch, topics: EventTopics, deadLetters: sst.aws.Queue, analytics: AnalyticsResources): DeployedArns {
+export function deployedArns(table: sst.aws.Dynamo, search: sst.aws.OpenSearch, topics: EventTopics, deadLetters: sst.aws.Queue, analytics: AnalyticsResources, exports: ExportResources): DeployedArns {
   return {
     table: table.arn,
     searchDomain: searchDomainArn(search),
@@ -14,6 +15,7 @@ export function deployedArns(table: sst.aws.Dynamo, search: sst.aws.OpenSearch, 
     topics: [topics.changes.arn, topics.audit.arn],
     deadLetters: deadLetters.arn,
     analytics: { bucket: analytics.bucket.arn, topic: analytics.topic.arn, function: analytics.functionArn },
+    exports: { bucket: exports.bucket.arn, queue: exports.queue.arn },
     join: (arn, suffix) => $interpolate`${arn}${suffix}`,
   };
 }

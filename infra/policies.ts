@@ -25,7 +25,7 @@
  * none gets table-level actions (CreateTable, DeleteTable, UpdateTable, …).
  */
 import { REPORTS_PREFIX, RUNS_FOLDER } from '../core/analytics/reports';
-import { ANALYTICS, AUTHORIZER, FUNCTIONS, STREAM_PROCESSOR } from '../functions/routes';
+import { ANALYTICS, AUTHORIZER, EXPORT_WORKER, FUNCTIONS, STREAM_PROCESSOR } from '../functions/routes';
 
 export interface Statement<R> {
   readonly actions: string[];
@@ -42,6 +42,8 @@ export interface StackArns<R> {
   readonly deadLetters: R;
   /** The analytics reports bucket, its "report ready" topic and the analytics function. */
   readonly analytics: { readonly bucket: R; readonly topic: R; readonly function: R };
+  /** The `$export` files bucket and the export worker's queue. */
+  readonly exports: { readonly bucket: R; readonly queue: R };
   /** Appends a path to an ARN: concatenation in tests, `$interpolate` in infra. */
   readonly join: (arn: R, suffix: string) => R;
 }
@@ -60,6 +62,12 @@ interface Needs {
   readonly analyticsReports?: true;
   /** The analytics run itself (functions/analytics.ts). */
   readonly analyticsRun?: true;
+  /** Kicks `$export` off: the job record put in its partition, the plan message sent. */
+  readonly exportStart?: true;
+  /** `GET|DELETE /_export/{id}`: reads the job, presigns its files; a cancel removes files and records. */
+  readonly exportStatus?: true;
+  /** The export worker (functions/export-worker.ts): reads the tenant's data, writes files and its job's records. */
+  readonly exportWork?: true;
 }
 
 const READER: Needs = { tableReads: true, audit: true };
@@ -69,12 +77,15 @@ export const FUNCTION_NEEDS: Readonly<Record<string, Needs>> = {
   [FUNCTIONS.metadata.module]: {},
   [FUNCTIONS.smartConfiguration.module]: {},
   [AUTHORIZER.module]: {},
-  [FUNCTIONS.read.module]: READER,
+  // GET /Patient/$export arrives on the read route, POST /Patient|Group/$export on validate's, GET / and /Group/{id}/$export on search's, POST /$export on create's.
+  [FUNCTIONS.read.module]: { ...READER, exportStart: true },
   [FUNCTIONS.vread.module]: READER,
   [FUNCTIONS.history.module]: READER,
-  [FUNCTIONS.search.module]: { ...READER, searchQueries: true, analyticsReports: true },
-  [FUNCTIONS.validate.module]: READER,
-  [FUNCTIONS.create.module]: { ...READER, tableWrites: true, analyticsStart: true },
+  [FUNCTIONS.search.module]: { ...READER, searchQueries: true, analyticsReports: true, exportStart: true },
+  [FUNCTIONS.validate.module]: { ...READER, exportStart: true },
+  [FUNCTIONS.create.module]: { ...READER, tableWrites: true, analyticsStart: true, exportStart: true },
+  [FUNCTIONS.export.module]: { ...READER, exportStatus: true },
+  [EXPORT_WORKER.module]: { tableReads: true, exportWork: true },
   [FUNCTIONS.update.module]: { ...READER, tableWrites: true },
   [FUNCTIONS.patch.module]: { ...READER, tableWrites: true },
   [FUNCTIONS.delete.module]: { ...READER, tableWrites: true },
@@ -89,6 +100,13 @@ const TABLE_WRITES = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Delet
 
 /** Partition keys of audit records: `TENANT#{tenant}#AUDIT#{day}#{shard}` (core/storage/keys.ts auditPK). */
 export const AUDIT_PARTITIONS = 'TENANT#*#AUDIT#*';
+/** Partition keys of export jobs and their chunks: `TENANT#{tenant}#EXPORT#{exportId}` (core/storage/keys.ts exportPK). */
+export const EXPORT_PARTITIONS = 'TENANT#*#EXPORT#*';
+
+/** Writes confined to some partitions of the table (dynamodb:LeadingKeys). */
+function partitionWrites<R>(actions: string[], table: R, partitions: string[]): Statement<R> {
+  return { actions, resources: [table], conditions: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: partitions }] };
+}
 
 const SEARCH_QUERY_PATHS = ['_search', '_count', '_mget', '_msearch'];
 
@@ -105,11 +123,7 @@ export function functionStatements<R>(module: string, arns: StackArns<R>): State
   if (needs.tableWrites) {
     statements.push({ actions: TABLE_WRITES, resources: [arns.table] });
   } else if (needs.audit) {
-    statements.push({
-      actions: ['dynamodb:PutItem'],
-      resources: [arns.table],
-      conditions: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [AUDIT_PARTITIONS] }],
-    });
+    statements.push(partitionWrites(['dynamodb:PutItem'], arns.table, needs.exportStart ? [AUDIT_PARTITIONS, EXPORT_PARTITIONS] : [AUDIT_PARTITIONS]));
   }
   if (needs.searchQueries && arns.searchDomain !== undefined) {
     const domain = arns.searchDomain;
@@ -129,7 +143,28 @@ export function functionStatements<R>(module: string, arns: StackArns<R>): State
     // An event source mapping's on-failure destination is written with the function's role.
     statements.push({ actions: ['sqs:SendMessage'], resources: [arns.deadLetters] });
   }
-  statements.push(...analyticsStatements(needs, arns));
+  statements.push(...analyticsStatements(needs, arns), ...exportStatements(needs, arns));
+  return statements;
+}
+
+function exportStatements<R>(needs: Needs, arns: StackArns<R>): Statement<R>[] {
+  const { bucket, queue } = arns.exports;
+  const files = arns.join(bucket, '/*');
+  const statements: Statement<R>[] = [];
+  if (needs.exportStart) {
+    statements.push({ actions: ['sqs:SendMessage'], resources: [queue] });
+  }
+  if (needs.exportStatus) {
+    statements.push(partitionWrites(['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'], arns.table, [EXPORT_PARTITIONS]));
+    // GetObject: the manifest's presigned URLs are signed with this role; ListBucket makes a missing file 404, not 403.
+    statements.push({ actions: ['s3:GetObject', 's3:DeleteObject'], resources: [files] }, { actions: ['s3:ListBucket'], resources: [bucket] });
+  }
+  if (needs.exportWork) {
+    statements.push(partitionWrites(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'], arns.table, [EXPORT_PARTITIONS]));
+    statements.push({ actions: ['s3:PutObject', 's3:DeleteObject'], resources: [files] }, { actions: ['s3:ListBucket'], resources: [bucket] });
+    // Its own queue: continuations sent, and what the event source mapping needs to feed it.
+    statements.push({ actions: ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ChangeMessageVisibility'], resources: [queue] });
+  }
   return statements;
 }
 

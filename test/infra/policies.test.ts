@@ -1,13 +1,14 @@
 /** The IAM statements each function gets: only what its code uses, never table administration. */
 import { describe, expect, it } from 'vitest';
-import { auditPK, resourcePK } from '../../core/storage/keys.js';
+import { auditPK, exportPK, resourcePK } from '../../core/storage/keys.js';
 import type { TenantId } from '../../core/tenant.js';
-import { ANALYTICS, FUNCTIONS, STREAM_PROCESSOR } from '../../functions/routes.js';
-import { AUDIT_PARTITIONS, functionStatements, type StackArns, type Statement } from '../../infra/policies.js';
+import { ANALYTICS, EXPORT_WORKER, FUNCTIONS, STREAM_PROCESSOR } from '../../functions/routes.js';
+import { AUDIT_PARTITIONS, EXPORT_PARTITIONS, functionStatements, type StackArns, type Statement } from '../../infra/policies.js';
 
 const TABLE = 'arn:aws:dynamodb:eu-west-1:1:table/fhir';
 const DOMAIN = 'arn:aws:es:eu-west-1:1:domain/fhir-search';
 const REPORTS = 'arn:aws:s3:::fhir-analytics-reports';
+const EXPORTS = 'arn:aws:s3:::fhir-export-files';
 const arns: StackArns<string> = {
   table: TABLE,
   searchDomain: DOMAIN,
@@ -15,10 +16,11 @@ const arns: StackArns<string> = {
   topics: ['arn:aws:sns:eu-west-1:1:changes', 'arn:aws:sns:eu-west-1:1:audit'],
   deadLetters: 'arn:aws:sqs:eu-west-1:1:dlq',
   analytics: { bucket: REPORTS, topic: 'arn:aws:sns:eu-west-1:1:analytics', function: 'arn:aws:lambda:eu-west-1:1:function:fhir-analytics' },
+  exports: { bucket: EXPORTS, queue: 'arn:aws:sqs:eu-west-1:1:export-work' },
   join: (arn, suffix) => arn + suffix,
 };
 
-const MODULES = [...Object.values(FUNCTIONS).map((spec) => spec.module), 'authorizer', STREAM_PROCESSOR.module, ANALYTICS.module];
+const MODULES = [...Object.values(FUNCTIONS).map((spec) => spec.module), 'authorizer', STREAM_PROCESSOR.module, ANALYTICS.module, EXPORT_WORKER.module];
 const statementsOf = (module: string) => functionStatements(module, arns);
 const actionsOf = (module: string) => new Set(statementsOf(module).flatMap((statement) => statement.actions));
 
@@ -42,24 +44,26 @@ describe.each(MODULES)('functions/%s', (module) => {
     expect(actionsOf(module).has(action)).toBe(false);
   });
 
-  it('names every resource exactly: no wildcard beyond index, audit and report paths', () => {
+  it('names every resource exactly: no wildcard beyond index, report and export-file paths', () => {
     for (const statement of statementsOf(module)) {
       for (const resource of statement.resources) {
         expect(resource).not.toBe('*');
-        expect(resource.replace('/index/*', '').replace(`${REPORTS}/analytics/*/runs/*`, '').replace(`${REPORTS}/analytics/*`, '')).not.toContain('*');
+        expect(resource.replace('/index/*', '').replace(`${REPORTS}/analytics/*/runs/*`, '').replace(`${REPORTS}/analytics/*`, '').replace(`${EXPORTS}/*`, '')).not.toContain('*');
       }
     }
   });
 });
 
 describe('readers', () => {
+  const KICK_OFF = [FUNCTIONS.read.module, FUNCTIONS.search.module, FUNCTIONS.validate.module];
   it.each([FUNCTIONS.read.module, FUNCTIONS.vread.module, FUNCTIONS.history.module, FUNCTIONS.search.module, FUNCTIONS.validate.module])(
-    '%s reads the table and its indexes and writes nothing but audit records',
+    '%s reads the table and its indexes and writes nothing but audit records (and export jobs, where $export arrives)',
     (module) => {
-      const [reads, audit, ...rest] = statementsOf(module);
+      const [reads, partitionPut, ...rest] = statementsOf(module);
       expect(reads).toEqual({ actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'], resources: [TABLE, `${TABLE}/index/*`] });
-      expect(audit).toEqual({ actions: ['dynamodb:PutItem'], resources: [TABLE], conditions: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: [AUDIT_PARTITIONS] }] });
-      expect(rest.every((statement) => statement.actions.every((action) => action.startsWith('es:') || action.startsWith('s3:')))).toBe(true);
+      const partitions = KICK_OFF.includes(module) ? [AUDIT_PARTITIONS, EXPORT_PARTITIONS] : [AUDIT_PARTITIONS];
+      expect(partitionPut).toEqual({ actions: ['dynamodb:PutItem'], resources: [TABLE], conditions: [{ test: 'ForAllValues:StringLike', variable: 'dynamodb:LeadingKeys', values: partitions }] });
+      expect(rest.every((statement) => statement.actions.every((action) => action.startsWith('es:') || action.startsWith('s3:') || action === 'sqs:SendMessage'))).toBe(true);
     },
   );
 
@@ -99,9 +103,9 @@ describe('OpenSearch', () => {
 });
 
 describe('the stream processor', () => {
-  it('writes audit records in batches, and no other function batch-writes', () => {
-    const batchWriters = MODULES.filter((module) => actionsOf(module).has('dynamodb:BatchWriteItem'));
-    expect(batchWriters).toEqual([STREAM_PROCESSOR.module]);
+  it('writes audit records in batches, and no other function batch-writes outside export partitions', () => {
+    const unconfined = MODULES.filter((module) => statementsOf(module).some((statement) => statement.actions.includes('dynamodb:BatchWriteItem') && statement.conditions === undefined));
+    expect(unconfined).toEqual([STREAM_PROCESSOR.module]);
   });
 
   it('may only publish to the topics and send its failures to the dead-letter queue', () => {
@@ -144,7 +148,8 @@ describe('analytics', () => {
   });
 
   it('gives no other function the bucket or an invocation', () => {
-    expect(withPrefix('s3:').sort()).toEqual([ANALYTICS.module, FUNCTIONS.create.module, FUNCTIONS.search.module].sort());
+    const reportUsers = MODULES.filter((module) => statementsOf(module).some((statement) => statement.resources.some((resource) => resource.startsWith(REPORTS))));
+    expect(reportUsers.sort()).toEqual([ANALYTICS.module, FUNCTIONS.create.module, FUNCTIONS.search.module].sort());
     expect(withPrefix('lambda:').sort()).toEqual([ANALYTICS.module, FUNCTIONS.create.module].sort());
     for (const module of MODULES) {
       for (const statement of statementsOf(module).filter((statement) => statement.actions.some((action) => action.startsWith('lambda:')))) {
@@ -161,5 +166,35 @@ it('gives the public functions and the authorizer nothing', () => {
 });
 
 it('refuses a function it has not classified', () => {
-  expect(() => statementsOf('export')).toThrow(/functions\/export\.ts/);
+  expect(() => statementsOf('no-such-function')).toThrow(/functions\/no-such-function\.ts/);
+});
+
+describe('$export', () => {
+  const touching = (prefix: string) => MODULES.filter((module) => statementsOf(module).some((statement) => statement.resources.some((resource) => resource.startsWith(prefix))));
+
+  it('lets the functions $export arrives at send to the work queue, and nothing else of it', () => {
+    const senders = MODULES.filter((module) => statementsOf(module).some((statement) => statement.resources.includes(arns.exports.queue)));
+    expect(senders.sort()).toEqual([FUNCTIONS.create.module, FUNCTIONS.read.module, FUNCTIONS.search.module, FUNCTIONS.validate.module, EXPORT_WORKER.module].sort());
+    for (const module of senders.filter((module) => module !== EXPORT_WORKER.module)) {
+      expect(statementsOf(module).filter((statement) => statement.resources.includes(arns.exports.queue))).toEqual([{ actions: ['sqs:SendMessage'], resources: [arns.exports.queue] }]);
+    }
+  });
+
+  it('gives the files only to the export function (read, delete) and the worker (write, delete)', () => {
+    expect(touching(EXPORTS).sort()).toEqual([FUNCTIONS.export.module, EXPORT_WORKER.module].sort());
+    expect(actionsOf(FUNCTIONS.export.module).has('s3:PutObject')).toBe(false);
+    expect(actionsOf(EXPORT_WORKER.module).has('s3:GetObject')).toBe(false);
+  });
+
+  it('confines the export function and the worker to export partitions when they write the table', () => {
+    for (const module of [FUNCTIONS.export.module, EXPORT_WORKER.module]) {
+      const writes = statementsOf(module).filter((statement) => statement.actions.some((action) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(action)));
+      for (const statement of writes) {
+        expect(statement.conditions?.[0].values.every((partition) => partition === EXPORT_PARTITIONS || partition === AUDIT_PARTITIONS)).toBe(true);
+      }
+    }
+    const pattern = new RegExp(`^${EXPORT_PARTITIONS.replaceAll('*', '.*')}$`);
+    expect(exportPK('clinic-1' as TenantId, 'e1')).toMatch(pattern);
+    expect(resourcePK('clinic-1' as TenantId, 'Patient', 'p1')).not.toMatch(pattern);
+  });
 });
