@@ -76,7 +76,7 @@ export function createAnalytics(
     retries: 0,
   });
   if (settings.analytics.schedule) {
-    new sst.aws.CronV2('FhirAnalyticsSchedule', { function: analytics.arn, schedule: settings.analytics.schedule });
+    new sst.aws.CronV2('FhirAnalyticsSchedule', { function: analytics, schedule: settings.analytics.schedule });
   }
   return analytics;
 }
