@@ -86,7 +86,7 @@ async function serveCapacityProxy(target: string): Promise<{ endpoint: string; t
         const answerBody = await readAll(answer);
         const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1];
         if (operation && (answer.statusCode ?? 500) < 300) {
-          count(usage, operation, parse(body), parse(answerBody));
+          addRequest(usage, operation, parse(body), parse(answerBody));
         }
         res.writeHead(answer.statusCode ?? 500, answer.headers);
         res.end(answerBody);
@@ -107,12 +107,12 @@ async function serveCapacityProxy(target: string): Promise<{ endpoint: string; t
   };
 }
 
-function emptyCapacity(): AwsCapacity {
+export function emptyCapacity(): AwsCapacity {
   return { operations: {}, readRequestUnits: 0, writeRequestUnits: 0, indexWriteUnits: 0 };
 }
 
-/** Adds what one request cost. */
-function count(usage: AwsCapacity, operation: string, input: Record<string, unknown>, output: Record<string, unknown>): void {
+/** Adds what one request cost (`input` and `output` as on the wire: DynamoDB JSON). */
+export function addRequest(usage: AwsCapacity, operation: string, input: Record<string, unknown>, output: Record<string, unknown>): void {
   usage.operations[operation] = (usage.operations[operation] ?? 0) + 1;
   const consistency = (consistent: unknown) => (consistent === true ? 1 : 0.5);
   const write = (item: Item | undefined, transactional: boolean) => {
