@@ -27,6 +27,11 @@ const BUNDLE_DOCUMENTATION =
   'and conditional references (Type?criteria, also matching resources created in the same transaction). Conditional create (If-None-Exist), ' +
   'conditional update and conditional delete (single match; several are 412) take search criteria, always under strict handling.';
 
+const OPERATIONS_DOCUMENTATION =
+  'Operations: $validate (type and instance level, and at the base with a Parameters naming the resource); ' +
+  'Bulk Data $export (v2, Prefer: respond-async) at the base, Patient and Group level, system/ scopes only; ' +
+  '$analytics (POST starts a per-tenant report, GET returns the latest, _format=html renders it).';
+
 function searchParametersOf(type: string): { name: string; type: Exclude<SearchParameterType, 'special'> }[] {
   return [...searchParameters(type).values()].flatMap((param) => (param.type === 'special' ? [] : [{ name: param.code, type: param.type }]));
 }
@@ -45,9 +50,16 @@ function resourceCapability(type: string): CapabilityStatementRestResource {
     searchInclude: ['*', ...searchParametersOf(type).filter((param) => param.type === 'reference').map((param) => `${type}:${param.name}`)],
     searchRevInclude: ['*'],
     searchParam: searchParametersOf(type),
-    operation: [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }],
+    operation: [{ name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' }, ...(TYPE_EXPORTS[type] ?? [])],
   };
 }
+
+/** Bulk Data Access IG v2 (core/export/): system, Patient and Group level. */
+const BULK_DATA = 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition';
+const TYPE_EXPORTS: Readonly<Record<string, { name: string; definition: string }[]>> = {
+  Patient: [{ name: 'export', definition: `${BULK_DATA}/patient-export` }],
+  Group: [{ name: 'export', definition: `${BULK_DATA}/group-export` }],
+};
 
 export function capabilityStatement(baseUrl: string, oauth: OAuthEndpoints | undefined = loadAuthConfig().oauth): CapabilityStatement {
   return {
@@ -64,9 +76,13 @@ export function capabilityStatement(baseUrl: string, oauth: OAuthEndpoints | und
     rest: [
       {
         mode: 'server',
-        documentation: `Every write is validated against the R4 StructureDefinitions and required bindings. ${SEARCH_DOCUMENTATION} ${BUNDLE_DOCUMENTATION}`,
+        documentation: `Every write is validated against the R4 StructureDefinitions and required bindings. ${SEARCH_DOCUMENTATION} ${BUNDLE_DOCUMENTATION} ${OPERATIONS_DOCUMENTATION}`,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }],
         searchParam: [{ name: '_type', type: 'token' }],
+        operation: [
+          { name: 'export', definition: `${BULK_DATA}/export` },
+          { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate' },
+        ],
         security: restSecurity(oauth),
         resource: resourceTypes().map(resourceCapability),
       },

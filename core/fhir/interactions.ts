@@ -380,6 +380,20 @@ function outcome(issues: OperationOutcomeIssue[]): OperationOutcome {
 
 const VALIDATE_MODES = new Set(['create', 'update', 'delete']);
 
+/**
+ * The resource type a `$validate` at the server base validates: the body's, or that of the
+ * `resource` parameter of a Parameters body.
+ */
+export function validatedType(body: unknown): string {
+  const named = (value: unknown) => (typeof value === 'object' && value !== null ? (value as { resourceType?: unknown }).resourceType : undefined);
+  const parameters = body as { parameter?: { name?: string; resource?: unknown }[] } | undefined;
+  const type = named(body) === 'Parameters' && Array.isArray(parameters?.parameter) ? named(parameters.parameter.find((p) => p?.name === 'resource')?.resource) : named(body);
+  if (typeof type !== 'string') {
+    throw FhirError.badRequest('$validate at the server base takes a resource, or a Parameters whose "resource" parameter is one', 'resourceType');
+  }
+  return type;
+}
+
 function unwrapValidateParameters(body: unknown, resourceType: string): { resource: unknown; mode?: string } {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw FhirError.badRequest('Request body must be a FHIR resource or a Parameters resource');

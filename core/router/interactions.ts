@@ -20,6 +20,7 @@ import {
   parseSearchRequest,
   typeHistory,
   updateResource,
+  validatedType,
   validateOperation,
   vreadResource,
   withinConfinement,
@@ -48,8 +49,8 @@ export interface Exchange {
   readonly accessed: string[];
   /** Dispatches a Bundle entry through the router, as the same request over HTTP would be. */
   readonly dispatch: (request: FhirRequest) => Promise<FhirResponse>;
-  /** Checks a transaction entry's scopes (403) and returns the patient it is confined to, as `dispatch` does for a batch entry. */
-  readonly authorizeEntry: (request: FhirRequest) => string | undefined;
+  /** Checks a request's scopes (403) and returns the patient it is confined to, as `dispatch` does for a batch entry. */
+  readonly authorize: (request: FhirRequest) => string | undefined;
   /** Told of an error that is not a FhirError (a bug or an outage), which the caller sees only as a 500. */
   readonly onUnexpectedError: (error: unknown) => void;
   /** Bulk Data `$export` jobs. */
@@ -116,18 +117,22 @@ export const INTERACTIONS: Record<Exclude<Interaction, 'capabilities'>, Interact
   'search-compartment': (request, { type, id, compartmentType }, exchange) =>
     search(request, exchange, { resourceType: compartmentType, compartment: { resourceType: type as string, id: id as string } }),
   'search-system': (request, _params, exchange) => search(request, exchange, {}),
-  validate: async (request, { type, id }, { context, config }) => {
+  validate: async (request, { type, id }, { context, config, authorize }) => {
+    const body = resourceBody(request, config.maxRequestBytes);
     if (type === undefined) {
-      throw FhirError.of(400, 'not-supported', `${VALIDATE} at the server base needs the resource type: use POST /[type]/${VALIDATE}`);
+      // At the server base the body names the type; its scopes are checked as POST /[type]/$validate's.
+      const named = validatedType(body);
+      authorize({ ...request, path: `${named}/${VALIDATE}` });
+      return okResponse(await validateOperation(context, named, undefined, body));
     }
-    return okResponse(await validateOperation(context, type, id, resourceBody(request, config.maxRequestBytes)));
+    return okResponse(await validateOperation(context, type, id, body));
   },
-  batch: async (request, _params, { context, config, dispatch, authorizeEntry, onUnexpectedError }) =>
+  batch: async (request, _params, { context, config, dispatch, authorize, onUnexpectedError }) =>
     okResponse(
       await processBundle(context, resourceBody(request, config.maxRequestBytes), {
         request,
         dispatch,
-        authorizeEntry,
+        authorizeEntry: authorize,
         searchLimits: { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize },
         onUnexpectedError,
       }),

@@ -120,7 +120,7 @@ export class FhirRouter {
         search: this.components.search,
         accessed,
         dispatch: (entry) => this.dispatchEntry(entry, caller, audits),
-        authorizeEntry: (entry) => authorizeAll(caller.identity, accessesOf(entry, matchRoute(entry.method, entry.path))),
+        authorize: (entry) => authorizeAll(caller.identity, accessesOf(entry, matchRoute(entry.method, entry.path))),
         onUnexpectedError: (error) => this.options.onUnexpectedError?.(error, request),
         exports: this.components.exports,
         analytics: this.components.analytics,

@@ -109,6 +109,26 @@ describe('$validate', () => {
     expect(response.json.issue.flatMap((i: any) => i.expression ?? [])).toEqual(expect.arrayContaining(['Patient.gender', 'Patient.active']));
   });
 
+  it('validates at the server base too, the body naming the type (bare or in Parameters)', async () => {
+    const bare = await api.request('POST', '/$validate', { body: invalidPatient, tenant });
+    expect(bare.status).toBe(200);
+    expect(bare.json.issue.flatMap((i: any) => i.expression ?? [])).toEqual(expect.arrayContaining(['Patient.gender', 'Patient.active']));
+    const wrapped = await api.request('POST', '/$validate', { body: { resourceType: 'Parameters', parameter: [{ name: 'resource', resource: { resourceType: 'Observation' } }] }, tenant });
+    expect(wrapped.status).toBe(200);
+    expect(wrapped.json.issue.some((i: any) => i.severity === 'error' && i.expression?.some((e: string) => e.startsWith('Observation')))).toBe(true);
+    const nameless = await api.request('POST', '/$validate', { body: { gender: 'female' }, tenant });
+    expect(nameless.status).toBe(400);
+    expect(nameless.json.resourceType).toBe('OperationOutcome');
+  });
+
+  it('answers an unknown operation alike for GET and POST: 404 naming it', async () => {
+    const get = await api.request('GET', '/Patient/$everything', { tenant });
+    const post = await api.request('POST', '/Patient/$everything', { body: { resourceType: 'Parameters' }, tenant });
+    expect([get.status, post.status]).toEqual([404, 404]);
+    expect(get.json.issue[0].diagnostics).toMatch(/^Unknown operation "\$everything"/);
+    expect(post.json.issue[0].diagnostics).toMatch(/^Unknown operation "\$everything"/);
+  });
+
   it('says all is well for a valid resource', async () => {
     const response = await api.request('POST', '/Patient/$validate', { body: { resourceType: 'Patient', gender: 'female' }, tenant });
     expect(response.status).toBe(200);

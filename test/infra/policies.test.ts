@@ -55,7 +55,7 @@ describe.each(MODULES)('functions/%s', (module) => {
 });
 
 describe('readers', () => {
-  const KICK_OFF = [FUNCTIONS.read.module, FUNCTIONS.search.module, FUNCTIONS.validate.module];
+  const KICK_OFF: readonly string[] = [FUNCTIONS.read.module, FUNCTIONS.search.module, FUNCTIONS.validate.module];
   it.each([FUNCTIONS.read.module, FUNCTIONS.vread.module, FUNCTIONS.history.module, FUNCTIONS.search.module, FUNCTIONS.validate.module])(
     '%s reads the table and its indexes and writes nothing but audit records (and export jobs, where $export arrives)',
     (module) => {
