@@ -10,8 +10,8 @@
  *                    [--tx-runs 10] [--tx-warmup 1] [--tx-budget-ms 40000] [--ingest-concurrency 4]
  *                    [--stream-scales 1] [--stream-samples 200] [--stream-search-runs 20]
  *                    [--stream-search-warmup 3] [--stream-search-budget-ms 2000]
- *                    [--audit-events 80000] [--audit-noise 20000]
- *                    [--skip interactions,bundles,search,transactions,stream]
+ *                    [--audit-events 80000] [--audit-noise 20000] [--load-n 400]
+ *                    [--skip interactions,bundles,search,transactions,stream,load]
  *
  * A skipped part keeps its figures from the previous results.json.
  */
@@ -26,6 +26,8 @@ import { prepare } from '../prepare.js';
 import { BENCH_DIR, type BundleFigures, benchBundles, type FirstInvocationFigures } from './bundles.js';
 import { startCapacityProxy } from './capacity-proxy.js';
 import { costRows, costTable } from './cost-model.js';
+import { benchLoad } from './load.js';
+import { type LoadReport, loadReportTable } from '../load/bounds.js';
 import { benchInteractions, type InteractionFigures } from './interactions.js';
 import { benchSearch, type SearchFigures } from './search.js';
 import { benchStream, type StreamFigures, streamReport } from './stream.js';
@@ -38,7 +40,7 @@ const FIRST_INVOCATIONS = ['metadata', 'read', 'create'];
 /** Cold-import ceilings from the issue, in ms, on a 2-core machine. */
 const COLD_IMPORT_TARGETS: Record<string, number> = { read: 150, create: 250 };
 
-const PARTS = ['interactions', 'bundles', 'search', 'transactions', 'stream'] as const;
+const PARTS = ['interactions', 'bundles', 'search', 'transactions', 'stream', 'load'] as const;
 type Part = (typeof PARTS)[number];
 
 interface BenchResults {
@@ -49,6 +51,7 @@ interface BenchResults {
   readonly search?: SearchFigures;
   readonly transactions?: TransactionFigures;
   readonly stream?: StreamFigures;
+  readonly load?: LoadReport;
 }
 
 function benchOptions(args: string[]) {
@@ -76,6 +79,7 @@ function benchOptions(args: string[]) {
       'stream-search-budget-ms': { type: 'string', default: '2000' },
       'audit-events': { type: 'string', default: '80000' },
       'audit-noise': { type: 'string', default: '20000' },
+      'load-n': { type: 'string', default: '400' },
       skip: { type: 'string', default: '' },
     },
   });
@@ -109,6 +113,12 @@ function benchOptions(args: string[]) {
       warmup: count(values['tx-warmup'], '--tx-warmup'),
       budgetMs: count(values['tx-budget-ms'], '--tx-budget-ms'),
       ingestConcurrency: count(values['ingest-concurrency'], '--ingest-concurrency'),
+    },
+    load: {
+      syntheaDir: values['synthea-dir'],
+      n: count(values['load-n'], '--load-n'),
+      concurrency: count(values['load-concurrency'], '--load-concurrency'),
+      bundleConcurrency: count(values['ingest-concurrency'], '--ingest-concurrency'),
     },
     stream: {
       syntheaDir: values['synthea-dir'],
@@ -160,6 +170,9 @@ async function bench(options: ReturnType<typeof benchOptions>): Promise<BenchRes
     }
     if (options.parts.has('stream')) {
       results = { ...results, stream: await benchStream({ ...options.stream, endpoint: database.endpoint }) };
+    }
+    if (options.parts.has('load')) {
+      results = { ...results, load: await benchLoad(options.load) };
     }
     return results;
   } finally {
@@ -350,6 +363,7 @@ console.log(
         ]
       : []),
     ...(fresh.stream ? [streamReport(fresh.stream, table)] : []),
+    ...(fresh.load ? [`\nThe whole stack (npm start) under the reference load, ${options.load.concurrency} concurrent\n${loadReportTable(fresh.load)}`] : []),
   ].join('\n'),
 );
 // Printed first: a failure to write loses no figure.

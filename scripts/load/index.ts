@@ -14,11 +14,10 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { localStackToken, runningLocalStack } from '../cli/local-stack.js';
-import { loadBounds, type LoadReport, loadReportTable } from './bounds.js';
-import { measureEmulatorCapacity } from './emulator-capacity.js';
-import { cpuMeter, stackProcesses } from './process-cpu.js';
+import { loadReportTable } from './bounds.js';
+import { stackProcesses } from './process-cpu.js';
+import { runLoad } from './run.js';
 import { SYNTHEA_DIR } from './synthea.js';
-import { runWorkload } from './workload.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:3000';
 /** Everything the workload does: create, read, update and search Patients, and Bundles of any type. */
@@ -83,32 +82,23 @@ async function main(args: string[]): Promise<void> {
   const endpoint = values['no-emulator'] ? undefined : (values['dynamodb-endpoint'] ?? (againstStack ? stack?.settings.DYNAMODB_ENDPOINT : undefined));
   // The stack's processes are counted when the load goes to the stack on this machine.
   const processes = againstStack && stack ? stackProcesses(stack.pid) : undefined;
-  const meter = processes && (() => cpuMeter(processes));
   console.error(`load: ${baseUrl}, tenant ${values.tenant}${token ? ', bearer token' : ''}; emulator: ${endpoint ?? 'not measured'}; CPU of ${processes ? processes.map((p) => `${p.name} ${p.pid}`).join(', ') : 'no process'}`);
-
-  const emulator = endpoint
-    ? await measureEmulatorCapacity({ endpoint, concurrency, seconds: positiveInteger('--probe-seconds', values['probe-seconds']), cpuMeter: meter })
-    : undefined;
-  if (emulator) {
-    console.log(JSON.stringify({ emulator }));
-  }
-  const phases = await runWorkload(
-    {
-      baseUrl,
-      n: positiveInteger('--n', values.n),
-      concurrency,
-      tenant: values.tenant,
-      token,
-      bundlesDir: values['no-ingest'] ? undefined : values.bundles,
-      bundleConcurrency: positiveInteger('--bundle-c', values['bundle-c']),
-      maxBundles: positiveInteger('--max-bundles', values['max-bundles']),
-      cpuMeter: meter,
-    },
-    (figures) => console.log(JSON.stringify(figures)),
-  );
-  const report: LoadReport = { baseUrl, phases, emulator, bounds: emulator && loadBounds(emulator) };
+  const report = await runLoad({
+    baseUrl,
+    n: positiveInteger('--n', values.n),
+    concurrency,
+    tenant: values.tenant,
+    token,
+    bundlesDir: values['no-ingest'] ? undefined : values.bundles,
+    bundleConcurrency: positiveInteger('--bundle-c', values['bundle-c']),
+    maxBundles: positiveInteger('--max-bundles', values['max-bundles']),
+    emulatorEndpoint: endpoint,
+    probeSeconds: positiveInteger('--probe-seconds', values['probe-seconds']),
+    processes,
+    progress: (figures) => console.log(JSON.stringify(figures)),
+  });
   console.log(`\n${loadReportTable(report)}`);
-  if (phases.some((phase) => phase.errors > 0)) {
+  if (report.phases.some((phase) => phase.errors > 0)) {
     process.exitCode = 1;
   }
 }
