@@ -14,17 +14,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayTokenAuthorizerEvent, Context } from 'aws-lambda';
+import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { FhirError } from '../../core/errors.js';
 import { AUTHORIZER, type FunctionSpec, ROUTES, type Route } from '../../functions/routes.js';
-import { type Jwks, JWKS_PATH } from './local-issuer.js';
+import { JWKS_PATH, type LocalAuth, type TokenAuthorizer } from './local-issuer.js';
 
 export type LambdaHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 /** Resolves a route's `module` to its handler. */
 export type HandlerLoader = (module: string) => Promise<LambdaHandler>;
-
-export type TokenAuthorizer = (event: APIGatewayTokenAuthorizerEvent, context: Context) => Promise<APIGatewayAuthorizerResult>;
 
 export interface LocalApiOptions {
   /** 0 or absent: a free port. */
@@ -34,13 +32,6 @@ export interface LocalApiOptions {
   readonly loadHandler?: HandlerLoader;
   /** JWT mode; absent: no authorizer (local-dev mode, where handlers read `X-Tenant-ID`). */
   readonly auth?: LocalAuth;
-}
-
-export interface LocalAuth {
-  /** Called for every non-public route, as API Gateway calls `functions/authorizer.ts`. */
-  readonly authorizer: TokenAuthorizer;
-  /** The local issuer's public keys, served at `JWKS_PATH`. */
-  readonly jwks: Jwks;
 }
 
 export interface LocalApi {

@@ -8,7 +8,18 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, typ
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadAuthConfig, type OidcIssuerConfig } from '../../core/config.js';
-import type { LocalAuth } from './http-server.js';
+import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent, Context } from 'aws-lambda';
+
+/** A Lambda TOKEN authorizer, as API Gateway calls it. */
+export type TokenAuthorizer = (event: APIGatewayTokenAuthorizerEvent, context: Context) => Promise<APIGatewayAuthorizerResult>;
+
+/** What the local HTTP server needs to authorize as API Gateway does. */
+export interface LocalAuth {
+  /** Called for every non-public route, as API Gateway calls `functions/authorizer.ts`. */
+  readonly authorizer: TokenAuthorizer;
+  /** The local issuer's public keys, served at `JWKS_PATH`. */
+  readonly jwks: Jwks;
+}
 
 export const LOCAL_ISSUER = 'fhir-serverless-local';
 export const LOCAL_AUDIENCE = 'fhir-api';
