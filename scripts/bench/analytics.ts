@@ -6,11 +6,12 @@
  * requests it made; the data-quality pass timed alone, in memory (no I/O), since it bounds the
  * run; and the cost per million resources those figures imply (the model's prices below).
  *
+ * The `analytics` part of `npm run bench` (`--analytics-scales 1`), or alone:
+ *
  *   npx tsx scripts/bench/analytics.ts [--scales 1,4] [--synthea-dir ../shared/data/synthea-r4] [--load-concurrency 4]
  *
- * Standalone for now: scripts/bench/index.ts (`npm run bench`) was being reworked when this was
- * written. DynamoDB Local and a single local node are not AWS: the times are this machine's, the
- * request and read-unit counts are what AWS would bill.
+ * DynamoDB Local and a single local node are not AWS: the times are this machine's; the request
+ * counts are what AWS would see.
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -35,6 +36,7 @@ import { SYNTHEA_DIR, syntheaResources } from '../load/synthea.js';
 import { prepare } from '../prepare.js';
 import { loadThroughApi } from './search.js';
 import { round } from './stats.js';
+import { textTable } from './text-table.js';
 
 const TABLE = 'fhir-bench-analytics';
 const INDEX = 'fhir-bench-analytics';
@@ -63,6 +65,12 @@ export interface ScaleFigures {
   readonly renderSeconds: number;
 }
 
+export interface AnalyticsBenchFigures {
+  readonly scales: readonly ScaleFigures[];
+  /** From the largest scale. */
+  readonly costPerMillion: { readonly from: string; readonly prices: typeof PRICES; readonly memoryMB: number; readonly runs: readonly CostPerMillion[] };
+}
+
 export interface CostPerMillion {
   readonly engine: RunFigures['engine'];
   readonly lambdaSeconds: number;
@@ -81,7 +89,34 @@ function countRequests(client: Client): () => number {
   return () => requests;
 }
 
-export async function benchAnalytics(options: { scales: readonly number[]; syntheaDir: string; loadConcurrency: number; openSearch: Client | undefined }): Promise<ScaleFigures[]> {
+export interface AnalyticsBenchOptions {
+  readonly scales: readonly number[];
+  readonly syntheaDir: string;
+  readonly loadConcurrency: number;
+}
+
+/**
+ * Against the DynamoDB the environment names (the caller's DynamoDB Local), with a local
+ * OpenSearch node of its own when Java and Maven are there (else the DynamoDB path alone).
+ */
+export async function benchAnalytics(options: AnalyticsBenchOptions): Promise<AnalyticsBenchFigures> {
+  const node = (await canRunLocalOpenSearch()) ? await startLocalOpenSearch() : undefined;
+  try {
+    const openSearch = node ? openSearchClient({ url: node.url, index: INDEX, auth: 'none' }, loadConfig().region) : undefined;
+    if (openSearch) {
+      await ensureIndex(openSearch, INDEX);
+    } else {
+      console.error('No Java/Maven: the OpenSearch path is not measured');
+    }
+    const scales = await benchScales({ ...options, openSearch });
+    const largest = scales[scales.length - 1]!;
+    return { scales, costPerMillion: { from: `×${largest.scale}`, prices: PRICES, memoryMB: ANALYTICS.memoryMB, runs: costPerMillion(largest) } };
+  } finally {
+    await node?.stop();
+  }
+}
+
+async function benchScales(options: AnalyticsBenchOptions & { openSearch: Client | undefined }): Promise<ScaleFigures[]> {
   const config = loadConfig();
   const repository = new ResourceRepository(createDocumentClient(config), config.tableName);
   const sources = { repository, auditLog: new AuditLog(repository.client, repository.tableName), ...(options.openSearch ? { index: { client: options.openSearch, index: INDEX } } : {}) };
@@ -120,7 +155,7 @@ export async function benchAnalytics(options: { scales: readonly number[]; synth
 }
 
 /** One report of a million-resource tenant, scaled linearly from the largest scale measured. */
-export function costPerMillion(scale: ScaleFigures): CostPerMillion[] {
+function costPerMillion(scale: ScaleFigures): CostPerMillion[] {
   const factor = 1e6 / scale.resources;
   const gigabytes = ANALYTICS.memoryMB / 1024;
   return scale.runs.map((run) => {
@@ -138,30 +173,37 @@ export function costPerMillion(scale: ScaleFigures): CostPerMillion[] {
   });
 }
 
+/** The figures as `npm run bench` prints them. */
+export function analyticsReport(figures: AnalyticsBenchFigures): string {
+  const runs = textTable([
+    ['data set', 'resources', 'path', 'run', 'DynamoDB requests', 'read units', 'OpenSearch requests', 'quality pass ms/resource'],
+    ...figures.scales.flatMap((scale) =>
+      scale.runs.map((run) => [`×${scale.scale}`, scale.resources, run.engine, `${run.seconds} s`, run.dynamodb.requests, run.dynamodb.readCapacityUnits, run.openSearchRequests, scale.qualityMsPerResource]),
+    ),
+  ]);
+  const cost = textTable([
+    ['path', 'Lambda s', '× 900 s', 'Lambda $', 'DynamoDB requests', 'read units', 'DynamoDB $', 'OpenSearch requests'],
+    ...figures.costPerMillion.runs.map((run) => [run.engine, run.lambdaSeconds, run.invocationsOf900s, run.lambdaDollars, run.dynamoDbRequests, run.readUnits, run.dynamoDbDollars, run.openSearchRequests]),
+  ]);
+  return `\nAnalytics: one report per path (first runs: every resource validated)\n${runs}\n\nOne report per million resources (linear from ${figures.costPerMillion.from}; ${figures.costPerMillion.memoryMB} MB)\n${cost}`;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { scales: { type: 'string', default: '1' }, 'synthea-dir': { type: 'string', default: SYNTHEA_DIR }, 'load-concurrency': { type: 'string', default: '4' } },
   });
-  const scales = values.scales.split(',').map(Number);
   // The local API logs every request on stdout, where the figures go.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
   await prepare();
-  const [database, node] = await Promise.all([startDynamoDbLocal(), (await canRunLocalOpenSearch()) ? startLocalOpenSearch() : undefined]);
+  const database = await startDynamoDbLocal();
   try {
     await ensureLocalTable(database.endpoint, TABLE);
     // The API, the repository and the SDK read the emulator's address and dummy credentials from the environment.
     Object.assign(process.env, localHandlerEnv(database.endpoint, TABLE));
-    const openSearch = node ? openSearchClient({ url: node.url, index: INDEX, auth: 'none' }, loadConfig().region) : undefined;
-    if (openSearch) {
-      await ensureIndex(openSearch, INDEX);
-    } else {
-      console.error('No Java/Maven: the OpenSearch path is not measured');
-    }
-    const figures = await benchAnalytics({ scales, syntheaDir: values['synthea-dir'], loadConcurrency: Number(values['load-concurrency']), openSearch });
-    const largest = figures[figures.length - 1]!;
-    console.log(JSON.stringify({ figures, costPerMillion: { from: `×${largest.scale}`, prices: PRICES, memoryMB: ANALYTICS.memoryMB, runs: costPerMillion(largest) } }, null, 2));
+    const figures = await benchAnalytics({ scales: values.scales.split(',').map(Number), syntheaDir: values['synthea-dir'], loadConcurrency: Number(values['load-concurrency']) });
+    console.log(JSON.stringify(figures, null, 2));
   } finally {
-    await Promise.all([database.stop(), node?.stop()]);
+    await database.stop();
   }
 }
 

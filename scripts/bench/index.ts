@@ -10,8 +10,8 @@
  *                    [--tx-runs 10] [--tx-warmup 1] [--tx-budget-ms 40000] [--ingest-concurrency 4]
  *                    [--stream-scales 1] [--stream-samples 200] [--stream-search-runs 20]
  *                    [--stream-search-warmup 3] [--stream-search-budget-ms 2000]
- *                    [--audit-events 80000] [--audit-noise 20000] [--load-n 400]
- *                    [--skip interactions,bundles,search,transactions,stream,load]
+ *                    [--audit-events 80000] [--audit-noise 20000] [--load-n 400] [--analytics-scales 1]
+ *                    [--skip interactions,bundles,search,transactions,stream,load,analytics]
  *
  * A skipped part keeps its figures from the previous results.json.
  */
@@ -26,6 +26,7 @@ import { prepare } from '../prepare.js';
 import { BENCH_DIR, type BundleFigures, benchBundles, type FirstInvocationFigures } from './bundles.js';
 import { startCapacityProxy } from './capacity-proxy.js';
 import { costRows, costTable } from './cost-model.js';
+import { type AnalyticsBenchFigures, analyticsReport, benchAnalytics } from './analytics.js';
 import { benchLoad } from './load.js';
 import { type LoadReport, loadReportTable } from '../load/bounds.js';
 import { benchInteractions, type InteractionFigures } from './interactions.js';
@@ -40,7 +41,7 @@ const FIRST_INVOCATIONS = ['metadata', 'read', 'create'];
 /** Cold-import ceilings from the issue, in ms, on a 2-core machine. */
 const COLD_IMPORT_TARGETS: Record<string, number> = { read: 150, create: 250 };
 
-const PARTS = ['interactions', 'bundles', 'search', 'transactions', 'stream', 'load'] as const;
+const PARTS = ['interactions', 'bundles', 'search', 'transactions', 'stream', 'load', 'analytics'] as const;
 type Part = (typeof PARTS)[number];
 
 interface BenchResults {
@@ -52,6 +53,7 @@ interface BenchResults {
   readonly transactions?: TransactionFigures;
   readonly stream?: StreamFigures;
   readonly load?: LoadReport;
+  readonly analytics?: AnalyticsBenchFigures;
 }
 
 function benchOptions(args: string[]) {
@@ -80,6 +82,7 @@ function benchOptions(args: string[]) {
       'audit-events': { type: 'string', default: '80000' },
       'audit-noise': { type: 'string', default: '20000' },
       'load-n': { type: 'string', default: '400' },
+      'analytics-scales': { type: 'string', default: '1' },
       skip: { type: 'string', default: '' },
     },
   });
@@ -119,6 +122,11 @@ function benchOptions(args: string[]) {
       n: count(values['load-n'], '--load-n'),
       concurrency: count(values['load-concurrency'], '--load-concurrency'),
       bundleConcurrency: count(values['ingest-concurrency'], '--ingest-concurrency'),
+    },
+    analytics: {
+      syntheaDir: values['synthea-dir'],
+      scales: values['analytics-scales'].split(',').map((scale) => count(scale, '--analytics-scales')),
+      loadConcurrency: count(values['load-concurrency'], '--load-concurrency'),
     },
     stream: {
       syntheaDir: values['synthea-dir'],
@@ -173,6 +181,9 @@ async function bench(options: ReturnType<typeof benchOptions>): Promise<BenchRes
     }
     if (options.parts.has('load')) {
       results = { ...results, load: await benchLoad(options.load) };
+    }
+    if (options.parts.has('analytics')) {
+      results = { ...results, analytics: await benchAnalytics(options.analytics) };
     }
     return results;
   } finally {
@@ -364,6 +375,7 @@ console.log(
       : []),
     ...(fresh.stream ? [streamReport(fresh.stream, table)] : []),
     ...(fresh.load ? [`\nThe whole stack (npm start) under the reference load, ${options.load.concurrency} concurrent\n${loadReportTable(fresh.load)}`] : []),
+    ...(fresh.analytics ? [analyticsReport(fresh.analytics)] : []),
   ].join('\n'),
 );
 // Printed first: a failure to write loses no figure.
