@@ -1,5 +1,6 @@
+import { vread } from '../core/router/interactions.js';
 import { apiHandler } from './lib/api-handler.js';
 import { FUNCTIONS } from './routes.js';
 
 /** The vread function: its interactions are listed in the route table (functions/routes.ts). */
-export const handler = apiHandler(FUNCTIONS.vread);
+export const handler = apiHandler(FUNCTIONS.vread, { vread });

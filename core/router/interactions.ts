@@ -9,7 +9,14 @@ import type { RuntimeConfig } from '../config.js';
 import { FhirError, informationOutcome, issue } from '../errors.js';
 import { processBundle } from '../fhir/batch.js';
 import { capabilityStatement } from '../fhir/capability.js';
-import { conditionalCreate, conditionalDelete, conditionalPatch, conditionalUpdate, criteriaOf, ifNoneExistCriteria } from '../fhir/conditional.js';
+import {
+  conditionalCreate,
+  conditionalDelete as deleteMatch,
+  conditionalPatch as patchMatch,
+  conditionalUpdate as updateMatch,
+  criteriaOf,
+  ifNoneExistCriteria,
+} from '../fhir/conditional.js';
 import {
   createResource,
   deleteResource,
@@ -59,65 +66,81 @@ export interface Exchange {
   readonly analytics: AnalyticsRequests;
 }
 
-type InteractionFunction = (request: FhirRequest, params: RouteParams, exchange: Exchange) => Promise<FhirResponse>;
+/** A table of the interactions one entry point serves, by their route-table name. */
+export type InteractionTable = Partial<Record<Exclude<Interaction, 'capabilities'>, InteractionFunction>>;
+
+export type InteractionFunction = (request: FhirRequest, params: RouteParams, exchange: Exchange) => Promise<FhirResponse>;
 
 const VALIDATE = '$validate';
 
-export const INTERACTIONS: Record<Exclude<Interaction, 'capabilities'>, InteractionFunction> = {
-  read: async (_request, { type, id }, { context, accessed }) => {
+export const read: InteractionFunction = async (_request, { type, id }, { context, accessed }) => {
     const current = await readResource(context, type, id);
     accessed.push(versionReference(current));
     return resourceResponse(current);
-  },
-  vread: async (_request, { type, id, vid }, { context, accessed }) => {
+  };
+
+export const vread: InteractionFunction = async (_request, { type, id, vid }, { context, accessed }) => {
     const version = await vreadResource(context, type, id, vid);
     accessed.push(versionReference(version));
     return resourceResponse(version);
-  },
-  create: async (request, { type }, { context, config }) => {
+  };
+
+export const create: InteractionFunction = async (request, { type }, { context, config }) => {
     const body = resourceBody(request, config.maxRequestBytes);
     if (request.ifNoneExist === undefined) {
       return writeResponse(request, 201, await createResource(context, type, body));
     }
     const { version, created } = await conditionalCreate(context, ifNoneExistCriteria(type, request.ifNoneExist), body);
     return writeResponse(request, created ? 201 : 200, version);
-  },
-  update: async (request, { type, id }, { context, config }) => {
+  };
+
+export const update: InteractionFunction = async (request, { type, id }, { context, config }) => {
     const ifMatch = ifMatchOf(request);
     const { version, created } = await updateResource(context, type, id, resourceBody(request, config.maxRequestBytes), ifMatch);
     return writeResponse(request, created ? 201 : 200, version);
-  },
-  'conditional-update': async (request, { type }, { context, config }) => {
+  };
+
+export const conditionalUpdate: InteractionFunction = async (request, { type }, { context, config }) => {
     const ifMatch = ifMatchOf(request);
     const criteria = criteriaOf(type, request.query);
-    const { version, created } = await conditionalUpdate(context, criteria, resourceBody(request, config.maxRequestBytes), ifMatch);
+    const { version, created } = await updateMatch(context, criteria, resourceBody(request, config.maxRequestBytes), ifMatch);
     return writeResponse(request, created ? 201 : 200, version);
-  },
-  patch: async (request, { type, id }, { context, config }) => {
+  };
+
+export const patch: InteractionFunction = async (request, { type, id }, { context, config }) => {
     const ifMatch = ifMatchOf(request);
     return writeResponse(request, 200, await patchResource(context, type, id, patchBody(request, config.maxRequestBytes), ifMatch));
-  },
-  'conditional-patch': async (request, { type }, { context, config }) => {
+  };
+
+export const conditionalPatch: InteractionFunction = async (request, { type }, { context, config }) => {
     const ifMatch = ifMatchOf(request);
     const criteria = criteriaOf(type, request.query);
-    return writeResponse(request, 200, await conditionalPatch(context, criteria, patchBody(request, config.maxRequestBytes), ifMatch));
-  },
-  delete: async (request, { type, id }, { context }) => {
+    return writeResponse(request, 200, await patchMatch(context, criteria, patchBody(request, config.maxRequestBytes), ifMatch));
+  };
+
+export const deleteInteraction: InteractionFunction = async (request, { type, id }, { context }) => {
     const result = await deleteResource(context, type, id, ifMatchOf(request));
     return writeResponse(request, 204, result.written ? result.version : undefined);
-  },
-  'conditional-delete': async (request, { type }, { context }) => {
+  };
+
+export const conditionalDelete: InteractionFunction = async (request, { type }, { context }) => {
     const ifMatch = ifMatchOf(request);
-    const result = await conditionalDelete(context, criteriaOf(type, request.query), ifMatch);
+    const result = await deleteMatch(context, criteriaOf(type, request.query), ifMatch);
     return writeResponse(request, 204, result?.written ? result.version : undefined);
-  },
-  'history-instance': (request, { type, id }, exchange) => history(request, exchange, (page) => instanceHistory(exchange.context, type, id, page)),
-  'history-type': (request, { type }, exchange) => history(request, exchange, (page) => typeHistory(exchange.context, type, page)),
-  'search-type': (request, { type }, exchange) => search(request, exchange, { resourceType: type }),
-  'search-compartment': (request, { type, id, compartmentType }, exchange) =>
-    search(request, exchange, { resourceType: compartmentType, compartment: { resourceType: type as string, id: id as string } }),
-  'search-system': (request, _params, exchange) => search(request, exchange, {}),
-  validate: async (request, { type, id }, { context, config, authorize }) => {
+  };
+
+export const historyInstance: InteractionFunction = (request, { type, id }, exchange) => history(request, exchange, (page) => instanceHistory(exchange.context, type, id, page));
+
+export const historyType: InteractionFunction = (request, { type }, exchange) => history(request, exchange, (page) => typeHistory(exchange.context, type, page));
+
+export const searchType: InteractionFunction = (request, { type }, exchange) => search(request, exchange, { resourceType: type });
+
+export const searchCompartment: InteractionFunction = (request, { type, id, compartmentType }, exchange) =>
+    search(request, exchange, { resourceType: compartmentType, compartment: { resourceType: type as string, id: id as string } });
+
+export const searchSystem: InteractionFunction = (request, _params, exchange) => search(request, exchange, {});
+
+export const validate: InteractionFunction = async (request, { type, id }, { context, config, authorize }) => {
     const body = resourceBody(request, config.maxRequestBytes);
     if (type === undefined) {
       // At the server base the body names the type; its scopes are checked as POST /[type]/$validate's.
@@ -126,8 +149,9 @@ export const INTERACTIONS: Record<Exclude<Interaction, 'capabilities'>, Interact
       return okResponse(await validateOperation(context, named, undefined, body));
     }
     return okResponse(await validateOperation(context, type, id, body));
-  },
-  batch: async (request, _params, { context, config, dispatch, authorize, onUnexpectedError }) =>
+  };
+
+export const batch: InteractionFunction = async (request, _params, { context, config, dispatch, authorize, onUnexpectedError }) =>
     okResponse(
       await processBundle(context, resourceBody(request, config.maxRequestBytes), {
         request,
@@ -136,14 +160,19 @@ export const INTERACTIONS: Record<Exclude<Interaction, 'capabilities'>, Interact
         searchLimits: { defaultCount: config.defaultPageSize, maxCount: config.maxPageSize },
         onUnexpectedError,
       }),
-    ),
-  'unknown-operation': async (request, { operation }) => {
+    );
+
+export const unknownOperation: InteractionFunction = async (request, { operation }) => {
     throw FhirError.notFound(`Unknown operation "${String(operation).slice(0, 64)}" (${request.method} /${request.path.slice(0, 100)}): this server supports ${VALIDATE} and $export`);
-  },
-  'export-system': (request, _params, exchange) => exportKickOff(request, 'system', undefined, exchange),
-  'export-patient': (request, _params, exchange) => exportKickOff(request, 'patient', undefined, exchange),
-  'export-group': (request, { id }, exchange) => exportKickOff(request, 'group', id, exchange),
-  'export-status': async (_request, { id }, { exports, context, identity, accessed }): Promise<FhirResponse> => {
+  };
+
+export const exportSystem: InteractionFunction = (request, _params, exchange) => exportKickOff(request, 'system', undefined, exchange);
+
+export const exportPatient: InteractionFunction = (request, _params, exchange) => exportKickOff(request, 'patient', undefined, exchange);
+
+export const exportGroup: InteractionFunction = (request, { id }, exchange) => exportKickOff(request, 'group', id, exchange);
+
+export const exportStatus: InteractionFunction = async (_request, { id }, { exports, context, identity, accessed }): Promise<FhirResponse> => {
     const status = await exports.status(context.tenant, identity.subject, id as string);
     switch (status.kind) {
       case 'running':
@@ -155,8 +184,9 @@ export const INTERACTIONS: Record<Exclude<Interaction, 'capabilities'>, Interact
         accessed.push(`_export/${id}`, ...status.manifest.output.map((file) => new URL(file.url).pathname));
         return { status: 200, json: status.manifest, headers: { Expires: status.expires } };
     }
-  },
-  'analytics-run': async (request, _params, { analytics, context, accessed }) => {
+  };
+
+export const analyticsRun: InteractionFunction = async (request, _params, { analytics, context, accessed }) => {
     authorizeAnalytics(context.confinedTo);
     const run = await analytics.start(context.tenant);
     accessed.push(`$analytics/${run.runId}`);
@@ -165,8 +195,9 @@ export const INTERACTIONS: Record<Exclude<Interaction, 'capabilities'>, Interact
       headers: { 'Content-Location': `${request.baseUrl}/$analytics?run=${run.runId}` },
       outcome: informationOutcome(`Analytics run ${run.runId} accepted; GET its Content-Location for the report`),
     };
-  },
-  'analytics-report': async (request, _params, { analytics, context, accessed }) => {
+  };
+
+export const analyticsReport: InteractionFunction = async (request, _params, { analytics, context, accessed }) => {
     authorizeAnalytics(context.confinedTo);
     const format = request.format ?? 'json';
     const runId = request.query.run?.[0];
@@ -185,13 +216,13 @@ export const INTERACTIONS: Record<Exclude<Interaction, 'capabilities'>, Interact
     }
     accessed.push(`$analytics${runId ? `/${runId}` : ''}`);
     return format === 'html' ? { status: 200, html: report } : { status: 200, json: JSON.parse(report) as object };
-  },
-  'export-cancel': async (_request, { id }, { exports, context, identity, accessed }) => {
+  };
+
+export const exportCancel: InteractionFunction = async (_request, { id }, { exports, context, identity, accessed }) => {
     await exports.cancel(context.tenant, identity.subject, id as string);
     accessed.push(`_export/${id}`);
     return { status: 202, outcome: informationOutcome(`Export ${id} canceled and its files removed`) };
-  },
-};
+  };
 
 /** Seconds a client is asked to wait between status polls. */
 const EXPORT_RETRY_AFTER_SECONDS = 2;

@@ -25,7 +25,7 @@ import { type Interaction, matchRoute, type RouteMatch } from '../fhir/routes.js
 import type { SearchEngine } from '../search/engine.js';
 import type { ResourceRepository } from '../storage/repository.js';
 import { accessesOf, authorizeAll } from './access.js';
-import { AUDITED, AUDITED_WHEN_REFUSED, capabilities, type Exchange, INTERACTIONS } from './interactions.js';
+import { AUDITED, AUDITED_WHEN_REFUSED, capabilities, type Exchange, type InteractionFunction, type InteractionTable } from './interactions.js';
 
 /** Who is calling: the transport's verified identity, and where from (for the audit record). */
 export interface Caller {
@@ -49,9 +49,15 @@ export interface RouterOptions {
   /**
    * The interactions this entry point serves (a per-operation Lambda function's share of the
    * route table); any other is refused with 404 before anything runs. Bundle entries are not
-   * restricted: a Bundle's entries are the Bundle's own interaction.
+   * restricted by it: a Bundle's entries are the Bundle's own interaction.
    */
-  readonly serves?: ReadonlySet<Interaction>;
+  readonly serves: ReadonlySet<Interaction>;
+  /**
+   * The functions that answer them, by name: the served ones, and for the Bundle function every
+   * one (`ALL_INTERACTIONS`), since an entry may be any. A per-operation function brings only
+   * its own, so its bundle leaves the others out.
+   */
+  readonly interactions: InteractionTable;
   /** Told of each error that is not a FhirError (a bug or an outage), which the caller sees only as a 500. */
   readonly onUnexpectedError?: (error: unknown, request: FhirRequest) => void;
 }
@@ -59,7 +65,7 @@ export interface RouterOptions {
 export class FhirRouter {
   constructor(
     private readonly components: RouterComponents,
-    private readonly options: RouterOptions = {},
+    private readonly options: RouterOptions,
   ) {}
 
   /**
@@ -70,7 +76,7 @@ export class FhirRouter {
     let match: RouteMatch;
     try {
       match = matchRoute(request.method, request.path);
-      if (this.options.serves && !this.options.serves.has(match.route.interaction)) {
+      if (!this.options.serves.has(match.route.interaction)) {
         throw FhirError.notFound(`${request.method} /${request.path.slice(0, 100)} is not served here`);
       }
       if (request.format === 'html' && !match.route.html) {
@@ -125,7 +131,7 @@ export class FhirRouter {
         exports: this.components.exports,
         analytics: this.components.analytics,
       };
-      response = interaction === 'capabilities' ? capabilities(request) : await INTERACTIONS[interaction](request, match.params, exchange);
+      response = interaction === 'capabilities' ? capabilities(request) : await this.served(interaction, request)(request, match.params, exchange);
     } catch (error) {
       response = this.failed(error, request);
     }
@@ -160,6 +166,15 @@ export class FhirRouter {
       return this.failed(error, request);
     }
     return this.dispatch(request, match, caller, audits);
+  }
+
+  /** The function of an interaction this router serves; a Bundle entry naming another is 404. */
+  private served(interaction: Exclude<Interaction, 'capabilities'>, request: FhirRequest): InteractionFunction {
+    const answer = this.options.interactions[interaction];
+    if (!answer) {
+      throw FhirError.notFound(`${request.method} /${request.path.slice(0, 100)} is not served here`);
+    }
+    return answer;
   }
 
   private failed(error: unknown, request: FhirRequest): FhirResponse {

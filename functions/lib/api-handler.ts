@@ -11,6 +11,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ConfigError, config } from '../../core/config.js';
 import { FhirError, toOperationOutcome } from '../../core/errors.js';
+import type { InteractionTable } from '../../core/router/interactions.js';
 import { FhirRouter } from '../../core/router/router.js';
 import { resetDynamoUsage } from '../../core/storage/dynamo-client.js';
 import { Components, type Drivers } from '../../core/wiring.js';
@@ -21,12 +22,14 @@ import { identityOf } from './tenant.js';
 export const logger = new Logger({ serviceName: 'fhir-api' });
 
 /** `drivers`: the clients this function's interactions need (the search and Bundle functions bring OpenSearch's). */
-export function apiHandler(spec: ApiFunctionSpec, drivers: Drivers = {}) {
+export function apiHandler(spec: ApiFunctionSpec, interactions: InteractionTable, drivers: Drivers = {}) {
+  assertServes(spec, interactions);
   let router: FhirRouter | undefined;
   // Built at the first request, not at import: a misconfiguration answers 500 with a clear log line.
   const routerOf = (): FhirRouter => {
     router ??= new FhirRouter(new Components(config(), drivers), {
       serves: new Set(spec.interactions),
+      interactions,
       onUnexpectedError: (error, request) => logger.error('request failed', { error, method: request.method, path: request.path }),
     });
     return router;
@@ -58,6 +61,14 @@ export function apiHandler(spec: ApiFunctionSpec, drivers: Drivers = {}) {
       });
       return result;
     });
+}
+
+/** A module brings a function for every interaction the route table says it serves. */
+function assertServes(spec: ApiFunctionSpec, interactions: InteractionTable): void {
+  const missing = spec.interactions.filter((name) => name !== 'capabilities' && !interactions[name]);
+  if (missing.length > 0) {
+    throw new Error(`functions/${spec.module}.ts serves [${missing.join(', ')}] (functions/routes.ts) but brings no function for them`);
+  }
 }
 
 function errorResult(error: unknown): APIGatewayProxyResult {
