@@ -11,6 +11,7 @@
  * that conditional interactions are not serialized, and so does this server.
  */
 import type { Resource } from '@medplum/fhirtypes';
+import { parseQueryString } from './request.js';
 import { FhirError } from '../errors.js';
 import { matchesCriterion } from '../search/match.js';
 import type { Criterion, SearchQuery } from '../search/types.js';
@@ -47,18 +48,6 @@ export interface Criteria {
   readonly text: string;
   /** Where the client wrote them (a header, a Bundle element): errors of their search point there. */
   readonly expression?: string;
-}
-
-/**
- * A query string (`a=1&b=2`) as search parameters: a repeated name is AND, as in a URL. Null
- * prototype: the names are the client's, and `constructor` or `__proto__` must be plain names.
- */
-export function parseQueryString(query: string): Record<string, string[]> {
-  const parameters: Record<string, string[]> = Object.create(null);
-  for (const [name, value] of new URLSearchParams(query)) {
-    (parameters[name] ??= []).push(value);
-  }
-  return parameters;
 }
 
 /** Criteria on `resourceType` from query parameters; 400 when none select anything or some shape results. */
