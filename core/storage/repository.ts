@@ -30,6 +30,7 @@ import {
   VERSION_SK_PREFIX,
   gsi3HistoryPartition,
   gsi3TypePartition,
+  parseResourcePK,
   resourcePK,
   versionFromSK,
   versionSK,
@@ -84,7 +85,7 @@ export interface Page<T> {
 export type WriteState = KnownState;
 
 /** The state of a resource under a fresh server-assigned id: nothing to read, it cannot exist. */
-export const NEW_RESOURCE_STATE: WriteState = { kind: 'absent' };
+export const NEW_RESOURCE_STATE: WriteState = { kind: 'absent', fresh: true };
 
 /** One resource's part of an atomic multi-resource commit. */
 export interface PlannedWrite {
@@ -337,10 +338,16 @@ export class ResourceRepository {
    * items, so all the items of one transaction are judged by one status at least as recent as
    * any of them: a reader never sees part of a transaction. Items whose transaction is gone (it
    * ended meanwhile) or must be finished first (`mustFinish`) are read again once it has ended.
+   * An item still marked when read again after its record was found gone is an orphan: a
+   * transaction's unfenced staging of a fresh resource that landed after it was rolled back
+   * (transaction-log.ts). Finishing removes every marker before the record, so it is
+   * uncommitted; a writer removes it.
    */
   private async settle(tenant: TenantId, items: readonly TableItem[], intent: 'read' | 'write'): Promise<Settled[]> {
     const settled: Settled[] = [];
     let unsettled = items;
+    // Items (with their marker) whose transaction's record was gone when last read.
+    let gone = new Set<string>();
     for (let round = 1; unsettled.length > 0; round++) {
       if (round > MAX_SETTLE_ROUNDS) {
         throw new Error(`Transaction markers on ${unsettled.length} items did not settle`);
@@ -355,17 +362,33 @@ export class ResourceRepository {
       );
       await Promise.all([...finishing].map((txId) => this.log.recover(tenant, txId)));
       const again: TableItem[] = [];
+      const orphans: TableItem[] = [];
+      const goneNow = new Set<string>();
       for (const item of unsettled) {
         const record = item.pendingTx === undefined ? undefined : records.get(item.pendingTx);
+        const marked = `${itemKey(item)}|${item.pendingTx}`;
         if (item.pendingTx === undefined) {
           settled.push({ item, marker: 'none' });
+        } else if (!record && gone.has(marked) && intent === 'write') {
+          orphans.push(item);
+        } else if (!record && gone.has(marked)) {
+          settled.push({ item, marker: 'uncommitted' });
         } else if (!record || finishing.has(item.pendingTx)) {
+          if (!record) {
+            goneNow.add(marked);
+          }
           again.push(item);
         } else {
           settled.push({ item, marker: record.status === 'COMMITTED' ? 'committed' : 'uncommitted' });
         }
       }
-      unsettled = await batchGetItems(this.client, this.tableName, again);
+      await Promise.all(
+        [...new Set(orphans.map((item) => item.pendingTx as string))].map((txId) =>
+          this.log.rollBackResources(txId, orphans.filter((item) => item.pendingTx === txId).map((item) => parseResourcePK(item.PK) as ResourceKey)),
+        ),
+      );
+      gone = goneNow;
+      unsettled = await batchGetItems(this.client, this.tableName, [...again, ...orphans]);
     }
     return settled;
   }

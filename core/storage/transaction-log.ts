@@ -5,12 +5,12 @@
  *   1. Record   put the record (PENDING, a deadline: now + lease) and, beside it, the list of
  *               the resources it writes; the record stays small because every staging chunk
  *               checks it and every reader meeting a marker reads it.
- *   2. Stage    in chunks of one TransactWriteItems, in key order: per resource, CURRENT marked
- *               with `pendingTx` under the same condition a direct write has (plus: no other
- *               open transaction), the new VERSION marked, STAGED and new lookup items put
- *               (version-items.ts). Every chunk also checks that the record is still PENDING,
- *               so once anyone has aborted the transaction no late chunk of a stalled writer
- *               can land.
+ *   2. Stage    the resources that can contend in chunks of one TransactWriteItems, in key
+ *               order: per resource, CURRENT marked with `pendingTx` under the same condition a
+ *               direct write has (plus: no other open transaction), the new VERSION marked,
+ *               STAGED and new lookup items put (version-items.ts). Every chunk also checks that
+ *               the record is still PENDING, so once anyone has aborted the transaction no late
+ *               chunk of a stalled writer can land. Beside them, fresh resources (below).
  *   3. Commit   one conditional update of the record, PENDING → COMMITTED: the commit point.
  *   4. Finalize in parallel chunks: per resource, CURRENT becomes the new version and the
  *               markers and STAGED go, conditioned on the marker (finalizing twice is harmless).
@@ -22,6 +22,32 @@
  * record and rolls back what it staged. After the deadline anyone may finish a transaction:
  * PENDING → ABORTED (conditional, so a slow writer's commit and an abort cannot both win) and
  * roll back; COMMITTED → finalize; ABORTED → roll back.
+ *
+ * Fresh resources (POSTs under ids the server just made: random UUIDs nobody else can know until
+ * the transaction answers) cannot contend with anything, so their staging items (a placeholder
+ * CURRENT, the marked VERSION, lookups, the recent-change item: the same items, all puts) go
+ * without conditions or fence, in BatchWriteItems, several at once and in no order. What the
+ * fence gave them is argued instead:
+ *   - Before the commit nothing of them shows: readers judge their markers by the record.
+ *   - The writer commits only once every one of its BatchWriteItems has been answered (the
+ *     unprocessed items retried), so a committed transaction has all of them in place; and
+ *     whatever fails, it waits for the requests in flight before rolling back.
+ *   - A late one (a stalled writer's request landing after a finisher aborted the transaction
+ *     and rolled it back) lands marked by a transaction whose record is ABORTED (invisible;
+ *     removed by the rollback unless it read those resources already) or gone. Finishing removes
+ *     every marker before deleting the record, so a marker still there once its record is gone
+ *     is such an orphan; readers take it as uncommitted (read as absent), and a writer meeting
+ *     one rolls it back first (repository.ts `settle`). If its writer is alive, it finds its
+ *     commit refused and rolls back its own fresh resources itself, late ones included. Only a
+ *     writer dying after such a landing leaves orphans: invisible, blocking no one (nobody else
+ *     writes those ids), removed by a writer meeting one; the sweep cannot find them, since no
+ *     record points at them any more; their recent-change items expire.
+ *   - To make even that need a request in flight for 30 s: no fresh batch is sent later than
+ *     half the lease before the deadline (the transaction is then rolled back instead).
+ *   - Finalizing is unchanged, conditioned on the marker, so a finalize arriving after a later
+ *     write (one that finished the transaction first) changes nothing.
+ * The cost: each staged item is one ordinary write (1 WCU/KB, not a transaction's 2), and
+ * staging takes as long as the slowest batch rather than the sum of the chunks.
  */
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
@@ -33,8 +59,11 @@ import { queryPages } from './paginate.js';
 import {
   backoff,
   batchGetItems,
+  batchPut,
+  batchWriteChunks,
   directWriteItems,
   finalizingItems,
+  isFresh,
   pendingVersion,
   rollbackItems,
   stagedVersion,
@@ -80,6 +109,14 @@ const MAX_TRANSACTION_BYTES = 3 * 1024 * 1024;
 const ITEM_OVERHEAD_BYTES = 2 * 1024;
 /** Finalize and rollback chunks in flight at once. */
 const FINISH_PARALLEL = 8;
+/** BatchWriteItems of fresh resources in flight at once while staging. */
+const STAGE_PARALLEL = 8;
+/**
+ * No fresh resource's staging is sent later than this before the deadline: such a request has
+ * no fence, so for it to land after a finisher aborted the transaction, it would have to be in
+ * flight (SDK retries included) this long.
+ */
+const FRESH_STAGING_MARGIN_MS = TRANSACTION_LEASE_MS / 2;
 const MAX_CHUNK_ATTEMPTS = 10;
 /** Cancellation reasons worth another try: the items that did not fail, contention, throttling. */
 const TRANSIENT_CANCELLATIONS = new Set(['None', 'TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
@@ -125,9 +162,9 @@ export class TransactionLog {
     const record = { TableName: this.tableName, Item: { ...this.recordKey(tenant, txId), status: 'PENDING', deadline, ...gsi3OpenTransaction(tenant, new Date(deadline).toISOString(), txId) } };
     const list = { TableName: this.tableName, Item: { ...this.listKey(tenant, txId), resources: ordered.map((p) => `${p.key.resourceType}/${p.key.id}`) } };
     await this.client.send(new TransactWriteCommand({ TransactItems: [{ Put: record }, { Put: list }] }));
-    await this.stage(tenant, txId, ordered);
+    await this.stage(tenant, txId, deadline, ordered);
     if (!(await this.transition(tenant, txId, 'PENDING', 'COMMITTED'))) {
-      await this.recover(tenant, txId);
+      await this.rollBack(tenant, txId, ordered);
       throw leaseExpired();
     }
     try {
@@ -154,7 +191,13 @@ export class TransactionLog {
     }
   }
 
-  private async stage(tenant: TenantId, txId: string, ordered: readonly PlannedVersion[]): Promise<void> {
+  /**
+   * Stages the contended resources in fenced chunks, one after the other in key order, and
+   * beside them the fresh ones in unconditional BatchWriteItems, `STAGE_PARALLEL` at a time.
+   * Whatever fails, every request already sent is answered before the transaction is rolled
+   * back, so that none of the writer's own items lands after its rollback.
+   */
+  private async stage(tenant: TenantId, txId: string, deadline: number, ordered: readonly PlannedVersion[]): Promise<void> {
     const fence: TransactItem = {
       ConditionCheck: {
         TableName: this.tableName,
@@ -164,22 +207,57 @@ export class TransactionLog {
         ExpressionAttributeValues: { ':pending': 'PENDING' },
       },
     };
-    const chunks = chunksOf(ordered.map((p) => ({ key: p.key, items: stagingItems(this.tableName, p, txId) })), 1);
-    for (const [index, chunk] of chunks.entries()) {
-      await this.stageChunk(tenant, txId, fence, chunk);
-      if (index === 0) {
-        this.options.faults?.after('staging');
+    const contended = chunksOf(ordered.filter((p) => !isFresh(p)).map((p) => ({ key: p.key, items: stagingItems(this.tableName, p, txId) })), 1);
+    // A fresh resource's staging items are all puts (its CURRENT is a placeholder); without their conditions.
+    const fresh = batchWriteChunks(ordered.filter(isFresh).flatMap((p) => stagingItems(this.tableName, p, txId).map((item) => item.Put?.Item as Record<string, unknown>)));
+    // The first failure (or injected crash) stops every further request; those in flight are awaited.
+    let halted: { error: unknown } | undefined;
+    let first = true;
+    const send = async (request: () => Promise<void>): Promise<void> => {
+      try {
+        await request();
+      } catch (error) {
+        halted ??= { error };
+        return;
       }
+      if (first) {
+        first = false;
+        try {
+          this.options.faults?.after('staging');
+        } catch (error) {
+          halted ??= { error: new InjectedFault(error) };
+        }
+      }
+    };
+    const going = () => halted === undefined;
+    await Promise.all([
+      // Key order: two transactions meet first at their first shared resource.
+      eachWhile(contended, 1, going, (chunk) => send(() => this.stageChunk(fence, chunk))),
+      eachWhile(fresh, STAGE_PARALLEL, going, (batch) =>
+        send(async () => {
+          // Unfenced: none is sent once a finisher could be near to aborting the transaction.
+          if (this.now() > deadline - FRESH_STAGING_MARGIN_MS) {
+            throw leaseExpired();
+          }
+          await batchPut(this.client, this.tableName, batch);
+        }),
+      ),
+    ]);
+    if (halted?.error instanceof InjectedFault) {
+      throw halted.error.error;
+    }
+    if (halted) {
+      await this.rollBack(tenant, txId, ordered);
+      throw halted.error;
     }
     this.options.faults?.after('staged');
   }
 
   /**
    * One staging chunk. Transient conflicts with concurrent transactions on the same items are
-   * retried; any other failure aborts the transaction and removes what it staged at once, rather
-   * than leaving its resources blocked to writers until its deadline.
+   * retried; any other failure fails the staging, and with it the transaction.
    */
-  private async stageChunk(tenant: TenantId, txId: string, fence: TransactItem, chunk: readonly Unit[]): Promise<void> {
+  private async stageChunk(fence: TransactItem, chunk: readonly Unit[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       let failure: unknown;
       try {
@@ -193,12 +271,25 @@ export class TransactionLog {
         await backoff(attempt);
         continue;
       }
-      // Aborts this transaction unless someone already has (its deadline passed), and rolls it back.
-      await this.recover(tenant, txId);
       const [fenceReason, ...reasons] = cancelled ?? [];
       const changed = unitsWith(chunk, reasons, 'ConditionalCheckFailed')[0] ?? unitsWith(chunk, reasons, 'TransactionConflict')[0];
       throw fenceReason?.Code === 'ConditionalCheckFailed' ? leaseExpired() : changed ? changedConcurrently(changed.key) : failure;
     }
+  }
+
+  /**
+   * Rolls back a transaction that will not commit: aborts it unless someone already has, then
+   * rolls back what is marked, fresh items that landed after another finisher's rollback
+   * included (they have no fence).
+   */
+  private async rollBack(tenant: TenantId, txId: string, ordered: readonly PlannedVersion[]): Promise<void> {
+    await this.recover(tenant, txId);
+    await this.rollBackResources(txId, ordered.filter(isFresh).map((p) => p.key));
+  }
+
+  /** Rolls back what the transaction, aborted or gone, still marks of these resources. */
+  async rollBackResources(txId: string, keys: readonly ResourceKey[]): Promise<void> {
+    await this.finish(txId, 'rollback', await this.unitsToFinish(txId, 'rollback', keys));
   }
 
   /** The record, read strongly consistently; undefined once the transaction is finished. */
@@ -301,12 +392,13 @@ export class TransactionLog {
       const key = byPK.get(current.PK) as ResourceKey;
       const version = stagedByPK.get(current.PK);
       // A marker and its staged version are written, and rolled back, in one TransactWriteItems:
-      // a version gone since its marker was read was rolled back by someone else meanwhile.
-      if (!version) {
-        return [];
+      // a version gone since its marker was read was rolled back by someone else meanwhile (the
+      // conditional removal of its marker then fails, and the resource is read again). Only a
+      // fresh resource's unfenced staging can land in part: a marker without its version.
+      if (outcome === 'rollback') {
+        return [{ key, items: rollbackItems(this.tableName, key, current, version, txId) }];
       }
-      const items = outcome === 'finalize' ? finalizingItems(this.tableName, stagedVersion(key, current, version), txId) : rollbackItems(this.tableName, key, current, version, txId);
-      return [{ key, items }];
+      return version ? [{ key, items: finalizingItems(this.tableName, stagedVersion(key, current, version), txId) }] : [];
     });
   }
 
@@ -429,4 +521,20 @@ function chunksOf(units: readonly Unit[], reserved: number): Unit[][] {
  */
 function approximateBytes(items: readonly TransactItem[]): number {
   return items.reduce((sum, item) => sum + ITEM_OVERHEAD_BYTES + 2 * ((item.Put?.Item as { body?: Uint8Array } | undefined)?.body?.length ?? 0), 0);
+}
+
+/** Runs `task` over `items`, `limit` at a time, starting none once `going` says stop; `task` must not reject. */
+async function eachWhile<T>(items: readonly T[], limit: number, going: () => boolean, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && going()) {
+      await task(items[next++] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** What a test's fault hook threw: the writer stops there as if its process died, cleaning nothing up. */
+class InjectedFault {
+  constructor(readonly error: unknown) {}
 }

@@ -6,7 +6,7 @@
  * transaction. Two conflicting large transactions never both commit, and the loser leaves no trace.
  */
 import { randomUUID } from 'node:crypto';
-import { QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../core/config.js';
@@ -15,7 +15,7 @@ import { searchResources, type FhirContext } from '../../../core/fhir/interactio
 import { DynamoSearchEngine } from '../../../core/search/dynamodb/engine.js';
 import { createDocumentClient, dynamoUsage, resetDynamoUsage } from '../../../core/storage/dynamo-client.js';
 import { gsi3OpenTransactionsPartition, resourcePK, STAGED_SK } from '../../../core/storage/keys.js';
-import { ResourceRepository, type PlannedWrite, type ResourceKey } from '../../../core/storage/repository.js';
+import { NEW_RESOURCE_STATE, ResourceRepository, type PlannedWrite, type ResourceKey } from '../../../core/storage/repository.js';
 import type { CommitStage } from '../../../core/storage/transaction-log.js';
 import { parseTenantId, type TenantId } from '../../../core/tenant.js';
 
@@ -82,7 +82,9 @@ async function scenario(created = 200) {
     ...range(MOVED, 'mov-').map((id) => ({ key: key('Observation', id), method: 'PUT' as const, resource: observation(id, 'Patient/p-2', 'seed') })),
     ...range(created, 'new-').map((id) => ({ key: key('Observation', id), method: 'POST' as const, resource: observation(id, 'Patient/p-0', 'created') })),
   ];
-  const plan = async (): Promise<PlannedWrite[]> => Promise.all(targets.map(async (target) => ({ ...target, state: await repository.readWriteState(target.key) })));
+  // The creates are POSTs under fresh ids, staged without a fence, as a transaction Bundle's are.
+  const plan = async (): Promise<PlannedWrite[]> =>
+    Promise.all(targets.map(async (target) => ({ ...target, state: target.method === 'POST' ? NEW_RESOURCE_STATE : await repository.readWriteState(target.key) })));
   return { tenant, key, keys: targets.map((target) => target.key), created, plan };
 }
 
@@ -310,9 +312,11 @@ describe('conflicting transactions', () => {
     const s = await scenario();
     const patients = (await s.plan()).filter((write) => write.key.resourceType === 'Patient');
     const creates = (name: string) => range(150, sameCreates ? 'c-' : `${name}-`);
+    // Creates of the same ids contend (a PUT creating them would); ids of their own are fresh.
+    const state = sameCreates ? ({ kind: 'absent' } as const) : NEW_RESOURCE_STATE;
     const transactions = names.map((name) => [
       ...patients.map((write) => ({ ...write, resource: patient(write.key.id, name, `${name}-${write.key.id}`) })),
-      ...creates(name).map((id) => ({ key: s.key('Observation', id), state: { kind: 'absent' } as const, method: 'POST' as const, resource: observation(id, 'Patient/p-0', name) })),
+      ...creates(name).map((id) => ({ key: s.key('Observation', id), state, method: 'POST' as const, resource: observation(id, 'Patient/p-0', name) })),
     ]);
     const outcomes = await Promise.allSettled(transactions.map((writes) => repository.commitAtomically(writes)));
     expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
@@ -344,4 +348,128 @@ describe('conflicting transactions', () => {
       expect(await leftovers({ ...s, keys: [...s.keys, ...creates(winner).map((id) => s.key('Observation', id))] })).toEqual([]);
     });
   }
+});
+
+/**
+ * A client whose requests of one kind wait at a gate until `open()`: a writer stalled with those
+ * requests in flight. `reached` resolves when the first one is held.
+ */
+function gated(held: (command: object) => boolean) {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let reachedGate!: () => void;
+  const reached = new Promise<void>((resolve) => (reachedGate = resolve));
+  const stalled = new Proxy(client, {
+    get: (target, property, receiver) =>
+      property === 'send'
+        ? async (command: Parameters<typeof client.send>[0]) => {
+            if (held(command)) {
+              reachedGate();
+              await gate;
+            }
+            return target.send(command);
+          }
+        : Reflect.get(target, property, receiver),
+  });
+  return { stalled, reached, open };
+}
+
+describe('fresh resources, staged without a fence', () => {
+  /** A transaction creating 200 Observations under fresh ids only: nothing but BatchWriteItems stage it. */
+  async function creations() {
+    const s = await scenario();
+    const writes = (await s.plan()).filter((write) => write.method === 'POST');
+    const ids = range(s.created, 'new-');
+    /** What any reader sees of them: current versions, first versions, search hits. */
+    const seen = async (reader: ResourceRepository) => ({
+      current: (await Promise.all(ids.map((id) => reader.readCurrent(s.key('Observation', id))))).filter((v) => v !== undefined).length,
+      first: (await Promise.all(ids.map((id) => reader.readVersion(s.key('Observation', id), 1)))).filter((v) => v !== undefined).length,
+      found: (await searchIds(contextOf(reader, s.tenant), 'Observation', { code: [`${SYSTEM}|created`] })).length,
+      history: (await reader.typeHistory(s.tenant, 'Observation', { count: 1000 })).items.filter((v) => v.id.startsWith('new-')).length,
+    });
+    const none = { current: 0, first: 0, found: 0, history: 0 };
+    const all = { current: ids.length, first: ids.length, found: ids.length, history: ids.length };
+    return { s, writes, seen, none, all };
+  }
+
+  it('are staged by BatchWriteItems alone, and become visible all at once', { timeout: 120_000 }, async () => {
+    const { s, writes, seen, all } = await creations();
+    resetDynamoUsage();
+    await repository.commitAtomically(writes);
+    expect(dynamoUsage.operations.BatchWriteItem).toBeGreaterThan(1);
+    // The record and list, then finalizing: no staging chunk.
+    expect(dynamoUsage.operations.TransactWriteItems).toBe(1 + Math.ceil((2 * writes.length) / 100));
+    expect(await seen(repository)).toEqual(all);
+    expect(await leftovers(s)).toEqual([]);
+  });
+
+  it('a stage landing after the transaction was aborted and rolled back: its writer, alive, removes it; nothing shows', { timeout: 120_000 }, async () => {
+    const { s, writes, seen, none } = await creations();
+    const { stalled, reached, open } = gated((command) => command instanceof BatchWriteCommand);
+    const writing = rejection(new ResourceRepository(stalled, config.tableName).commitAtomically(writes));
+    await reached;
+    // Past its deadline the sweep aborts it and rolls back what it finds (nothing yet).
+    expect(await later().recoverTransactions(s.tenant)).toBe(1);
+    open();
+    const error = await writing;
+    expect(error).toBeInstanceOf(FhirError);
+    expect((error as FhirError).status).toBe(503);
+    expect(await leftovers(s)).toEqual([]);
+    expect(await seen(repository)).toEqual(none);
+  });
+
+  it('a stage landing after the rollback, its writer then dying: the orphans show nowhere, block no one, and a writer meeting one removes it', { timeout: 120_000 }, async () => {
+    const { s, writes, seen, none } = await creations();
+    const { stalled, reached, open } = gated((command) => command instanceof BatchWriteCommand);
+    const dying = new ResourceRepository(stalled, config.tableName, {
+      faults: {
+        after: (stage) => {
+          if (stage === 'staged') {
+            throw new Crash(stage);
+          }
+        },
+      },
+    });
+    const writing = rejection(dying.commitAtomically(writes));
+    await reached;
+    expect(await later().recoverTransactions(s.tenant)).toBe(1);
+    open();
+    expect(await writing).toBeInstanceOf(Crash);
+    // Marked by a transaction whose record is gone.
+    const orphans = await leftovers(s);
+    expect(orphans.filter((item) => item.endsWith(' CURRENT'))).toHaveLength(writes.length);
+    expect(await seen(repository)).toEqual(none);
+    expect(await seen(later())).toEqual(none);
+
+    const target = s.key('Observation', 'new-3');
+    const written = await repository.write(target, {}, () => ({ kind: 'write', method: 'PUT', resource: observation('new-3', 'Patient/p-0', 'after') }));
+    expect(written.previous).toBeUndefined();
+    expect(written.version?.version).toBe(1);
+    expect((await repository.instanceHistory(target, { count: 10 })).items.map((v) => v.version)).toEqual([1]);
+    expect(await searchIds(contextOf(repository, s.tenant), 'Observation', { code: [`${SYSTEM}|after`] })).toEqual(['new-3']);
+    expect((await leftovers(s)).filter((item) => item.includes('#new-3 '))).toEqual([]);
+  });
+
+  it('a finalize arriving after a later write to the resource does not undo that write', { timeout: 120_000 }, async () => {
+    const { s, writes, all } = await creations();
+    let committed = false;
+    // The writer's finalizing requests wait (its commit, an UpdateItem, went through).
+    const { stalled, reached, open } = gated((command) => {
+      committed ||= command instanceof UpdateCommand;
+      return committed && command instanceof TransactWriteCommand;
+    });
+    const writing = new ResourceRepository(stalled, config.tableName).commitAtomically(writes);
+    await reached;
+    const target = s.key('Observation', 'new-5');
+    // The next writer finalizes the committed transaction, then writes version 2.
+    const updated = await repository.write(target, {}, (current) => ({ kind: 'write', method: 'PUT', resource: { ...(current?.resource as Resource), status: 'amended' } as Resource }));
+    expect(updated.previous?.version).toBe(1);
+    open();
+    expect(await writing).toHaveLength(writes.length);
+    const current = await repository.readCurrent(target);
+    expect([current?.version, (current?.resource as { status?: string }).status]).toEqual([2, 'amended']);
+    expect((await repository.instanceHistory(target, { count: 10 })).items.map((v) => v.version)).toEqual([2, 1]);
+    expect((await repository.readCurrentMany(s.tenant, range(s.created, 'new-').map((id) => ({ resourceType: 'Observation', id }))))).toHaveLength(all.current);
+    expect(await leftovers(s)).toEqual([]);
+  });
 });

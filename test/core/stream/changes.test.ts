@@ -17,7 +17,7 @@ import { deleteResource, type FhirContext } from '../../../core/fhir/interaction
 import { DynamoSearchEngine } from '../../../core/search/dynamodb/engine.js';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDocumentClient } from '../../../core/storage/dynamo-client.js';
-import { type PlannedWrite, ResourceRepository, type ResourceKey, type WriteMethod } from '../../../core/storage/repository.js';
+import { NEW_RESOURCE_STATE, type PlannedWrite, ResourceRepository, type ResourceKey, type WriteMethod } from '../../../core/storage/repository.js';
 import type { CommitStage } from '../../../core/storage/transaction-log.js';
 import { type ResourceChange, type StreamChange, type TableStreamRecord, streamChangeOf } from '../../../core/stream/changes.js';
 import type { StreamProcessor } from '../../../core/stream/processor.js';
@@ -248,7 +248,9 @@ describe('a transaction above DynamoDB’s 100 items (the staged protocol)', () 
       ...range(DELETED, 'del-').map((id) => ({ key: key('Observation', id), method: 'DELETE' as const })),
       ...range(CREATED, 'new-').map((id) => ({ key: key('Observation', id), method: 'POST' as const, resource: observation(id, 'created') })),
     ];
-    const plan = async (): Promise<PlannedWrite[]> => Promise.all(targets.map(async (target) => ({ ...target, author: AUTHOR, state: await repository.readWriteState(target.key) })));
+    // The creates are POSTs under fresh ids, staged without a fence, as a transaction Bundle's are.
+    const plan = async (): Promise<PlannedWrite[]> =>
+      Promise.all(targets.map(async (target) => ({ ...target, author: AUTHOR, state: target.method === 'POST' ? NEW_RESOURCE_STATE : await repository.readWriteState(target.key) })));
     const expected = [
       ...range(PATIENTS, 'p-').map((id) => `Patient/${id} v2 update`),
       ...range(DELETED, 'del-').map((id) => `Observation/${id} v2 delete`),
