@@ -66,8 +66,13 @@ export const FUNCTIONS = {
   bundle: { module: 'bundle', memoryMB: 2048, timeoutSeconds: 60, interactions: ['batch'] },
 } as const satisfies Record<string, ApiFunctionSpec>;
 
+/** The Lambda TOKEN authorizer, whose answer API Gateway keeps for a token `cacheSeconds`. */
+export interface AuthorizerSpec extends FunctionSpec {
+  readonly cacheSeconds: number;
+}
+
 /** Not a route: the Lambda TOKEN authorizer in front of every non-public route (infra/api.ts, the local server). */
-export const AUTHORIZER = { module: 'authorizer', memoryMB: 512, timeoutSeconds: 10 } as const satisfies FunctionSpec;
+export const AUTHORIZER = { module: 'authorizer', memoryMB: 512, timeoutSeconds: 10, cacheSeconds: 300 } as const satisfies AuthorizerSpec;
 
 /** Not a route: the consumer of the table's stream (infra/stream.ts, the local stream poller). */
 export const STREAM_PROCESSOR = { module: 'stream-processor', memoryMB: 512, timeoutSeconds: 60 } as const satisfies FunctionSpec;

@@ -4,9 +4,6 @@ import { type DeployedArns, permissionsOf } from './permissions';
 import { searchEnvironment } from './search';
 import { passThrough, type StageSettings } from './stage';
 
-/** API Gateway keeps an authorizer's answer for a token this long (seconds). */
-const AUTHORIZER_CACHE_SECONDS = 300;
-
 /**
  * The refusals API Gateway answers itself, before any function: the body is an OperationOutcome
  * as the functions' own errors are, and a 401 says how to authenticate. A path no route has is
@@ -85,7 +82,7 @@ export function createApi(
       FHIR_COGNITO_CLIENT_IDS: $interpolate`${auth.userLogin.id},${auth.backendService.id}${Object.keys(settings.clientTenants).map((id) => `,${id}`).join('')}`,
       ...passThrough(process.env, ['FHIR_OIDC_ISSUERS', 'FHIR_TENANT_CLAIM']),
     }),
-    ttl: AUTHORIZER_CACHE_SECONDS,
+    ttl: AUTHORIZER.cacheSeconds,
     identitySource: 'method.request.header.Authorization',
     transform: {
       // Anything but a bearer token is refused (401) without invoking the function.

@@ -51,8 +51,12 @@ export class AuditLog {
     await this.client.send(new PutCommand({ TableName: this.tableName, Item: auditItem(tenant, event) }));
   }
 
-  /** Stores many, 25 to a request, retrying what DynamoDB leaves unprocessed. */
+  /** Stores many, 25 to a request, retrying what DynamoDB leaves unprocessed; one alone (a single read's) is one PutItem. */
   async recordMany(events: readonly { tenant: TenantId; event: AuditEvent }[]): Promise<void> {
+    if (events.length === 1) {
+      await this.record(events[0].tenant, events[0].event);
+      return;
+    }
     const chunks: { tenant: TenantId; event: AuditEvent }[][] = [];
     for (let i = 0; i < events.length; i += BATCH_WRITE_LIMIT) {
       chunks.push(events.slice(i, i + BATCH_WRITE_LIMIT));

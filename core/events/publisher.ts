@@ -33,7 +33,10 @@ export class EventPublisher {
   }
 
   static fromConfig(config: EventsConfig, region: string): EventPublisher {
-    return new EventPublisher(new SNSClient({ region, ...(config.snsEndpoint ? { endpoint: config.snsEndpoint } : {}) }), config);
+    const sns = new SNSClient({ region, ...(config.snsEndpoint ? { endpoint: config.snsEndpoint } : {}) });
+    // As for DynamoDB (core/storage/dynamo-client.ts): no SDK logger, so no copy of each message for it.
+    sns.middlewareStack.remove('loggerMiddleware');
+    return new EventPublisher(sns, config);
   }
 
   /** Whether events of `topic` go anywhere; unconfigured topics are skipped (a local run without SNS). */

@@ -4,9 +4,11 @@
  * It reproduces what a handler can observe of API Gateway: resource matching, decoded path and
  * query parameters, multi-value headers and query parameters, base64 bodies, the 10 MB payload
  * limit, the default response content type, and the Lambda TOKEN authorizer in front of every
- * non-public route, whose context reaches the handler in `requestContext.authorizer`. Whatever it
+ * non-public route, whose context reaches the handler in `requestContext.authorizer` and whose
+ * answer is kept for a token as API Gateway keeps it (`AUTHORIZER.cacheSeconds`). Whatever it
  * refuses itself (401, 403, 404, 405, 413, 431) gets an OperationOutcome body, as the deployed
- * gateway responses give.
+ * gateway responses give. The handlers log each request they serve; this server logs only the
+ * requests it answers itself, and handler failures.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -58,6 +60,7 @@ export async function startLocalApi(options: LocalApiOptions = {}): Promise<Loca
     loadHandler: options.loadHandler ?? importHandler,
     logger: new Logger({ serviceName: 'fhir-local-api' }),
     auth: options.auth,
+    authorized: new Map(),
   };
   const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => void serve(req, res, invoker));
   server.on('clientError', answerClientError);
@@ -111,6 +114,8 @@ type Segment = { readonly static: string } | { readonly variable: string };
 /** An API Gateway resource: one path and the methods defined on it. */
 interface Resource {
   readonly path: string;
+  /** API Gateway's id of the resource, as events carry it. */
+  readonly id: string;
   readonly segments: readonly Segment[];
   readonly methods: ReadonlyMap<string, Route>;
 }
@@ -129,7 +134,7 @@ function resourcesOf(routes: readonly Route[]): Resource[] {
     byPath.set(route.path, methods);
   }
   return [...byPath]
-    .map(([path, methods]) => ({ path, segments: splitPath(path).map(parseSegment), methods }))
+    .map(([path, methods]) => ({ path, id: createHash('sha1').update(path).digest('hex').slice(0, 6), segments: splitPath(path).map(parseSegment), methods }))
     .sort((a, b) => compareSpecificity(a.segments, b.segments));
 }
 
@@ -198,92 +203,133 @@ interface Invoker {
   readonly loadHandler: HandlerLoader;
   readonly logger: Logger;
   readonly auth: LocalAuth | undefined;
+  /** The authorizer's answers by token, oldest first, each until it expires (API Gateway's authorizer cache). */
+  readonly authorized: Map<string, CachedAuthorization>;
 }
 
 async function serve(req: IncomingMessage, res: ServerResponse, invoker: Invoker): Promise<void> {
   const started = performance.now();
   const requestId = randomUUID();
   const url = new URL(req.url ?? '/', 'http://local');
-  let result: APIGatewayProxyResult;
+  let answer: Answer;
   try {
-    result = await respond(req, url, requestId, invoker);
+    answer = await respond(req, url, requestId, invoker);
   } catch (error) {
-    result = errorResult(error, invoker.logger);
+    answer = { result: errorResult(error, invoker.logger), handled: false };
   }
+  let { result } = answer;
   try {
     writeResult(res, result, requestId);
   } catch (error) {
     // An invalid header name or value from a handler: API Gateway answers 502 as well.
     result = errorResult(error, invoker.logger);
+    answer = { result, handled: false };
     for (const name of res.getHeaderNames()) {
       res.removeHeader(name);
     }
     writeResult(res, result, requestId);
   }
-  invoker.logger.info('request', {
-    method: req.method,
-    path: url.pathname,
-    status: result.statusCode,
-    durationMs: Math.round(performance.now() - started),
-    requestId,
-  });
+  if (!answer.handled) {
+    invoker.logger.info('request', {
+      method: req.method,
+      path: url.pathname,
+      status: result.statusCode,
+      durationMs: Math.round(performance.now() - started),
+      requestId,
+    });
+  }
 }
 
-async function respond(req: IncomingMessage, url: URL, requestId: string, invoker: Invoker): Promise<APIGatewayProxyResult> {
+/** `handled`: a handler answered, and logged the request itself. */
+interface Answer {
+  readonly result: APIGatewayProxyResult;
+  readonly handled: boolean;
+}
+
+async function respond(req: IncomingMessage, url: URL, requestId: string, invoker: Invoker): Promise<Answer> {
   if (invoker.auth && req.method === 'GET' && url.pathname === JWKS_PATH) {
-    return { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(invoker.auth.jwks) };
+    return { result: { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(invoker.auth.jwks) }, handled: false };
   }
   const match = matchResource(invoker.resources, url.pathname);
   if (!match) {
-    return outcomeResult(FhirError.notFound(`No route for ${url.pathname}`));
+    return { result: outcomeResult(FhirError.notFound(`No route for ${url.pathname}`)), handled: false };
   }
   const route = match.resource.methods.get(req.method ?? '');
   if (!route) {
     const allowed = [...match.resource.methods.keys()].join(', ');
-    return outcomeResult(FhirError.methodNotAllowed(`${req.method} is not allowed on ${match.resource.path}; allowed: ${allowed}`), { Allow: allowed });
+    return { result: outcomeResult(FhirError.methodNotAllowed(`${req.method} is not allowed on ${match.resource.path}; allowed: ${allowed}`), { Allow: allowed }), handled: false };
   }
-  const authorizer = invoker.auth && !route.public ? await authorize(req, route, invoker.auth.authorizer) : null;
+  const authorizer = invoker.auth && !route.public ? await authorize(req, route, invoker.auth.authorizer, invoker.authorized) : null;
   const body = await readBody(req);
-  const event = proxyEvent(req, url, route, match.pathParameters, body, requestId, authorizer);
+  const event = proxyEvent(req, url, match.resource, route, match.pathParameters, body, requestId, authorizer);
   const handler = await invoker.loadHandler(route.function.module);
   const result = await handler(event, lambdaContext(route.function));
   if (typeof result?.statusCode !== 'number') {
     throw new Error(`functions/${route.function.module}.ts returned a malformed Lambda proxy response`);
   }
-  return result;
+  return { result, handled: true };
 }
 
 /** The 401 API Gateway answers (through the gateway response in infra/api.ts) for a missing or refused token. */
 const UNAUTHORIZED = FhirError.unauthorized('A valid bearer access token is required');
 const WWW_AUTHENTICATE = { 'WWW-Authenticate': 'Bearer' };
 
+/** An answer of the authorizer, kept for its token until `expires` (ms since the epoch). */
+interface CachedAuthorization {
+  readonly result: APIGatewayAuthorizerResult;
+  readonly integrationLatency: number;
+  readonly expires: number;
+}
+
+/** Tokens whose answers are kept at once; past it the oldest answer goes first. */
+const AUTHORIZER_CACHE_ENTRIES = 10_000;
+
 /**
  * What API Gateway does for a TOKEN authorizer: no `Authorization` header is 401 without calling
  * it; the authorizer's `Unauthorized` is 401; a policy that does not allow this method is 403;
  * any other failure is 500. An allowed call's context, `principalId` added, goes to the handler.
+ * A policy the authorizer returned is kept for its token `AUTHORIZER.cacheSeconds` and applies
+ * to every route meanwhile, as API Gateway's authorizer cache does (a refusal is not kept).
  */
-async function authorize(req: IncomingMessage, route: Route, authorizer: TokenAuthorizer): Promise<APIGatewayProxyEvent['requestContext']['authorizer']> {
+async function authorize(req: IncomingMessage, route: Route, authorizer: TokenAuthorizer, cache: Map<string, CachedAuthorization>): Promise<APIGatewayProxyEvent['requestContext']['authorizer']> {
   const token = req.headers.authorization;
   if (!token) {
     throw new GatewayRefusal(UNAUTHORIZED, WWW_AUTHENTICATE);
   }
+  const now = Date.now();
+  let answer = cache.get(token);
+  if (!answer || answer.expires <= now) {
+    answer = await invokeAuthorizer(route, token, authorizer);
+    cache.delete(token);
+    cache.set(token, answer);
+    for (const [kept, { expires }] of cache) {
+      if (cache.size <= AUTHORIZER_CACHE_ENTRIES && expires > now) {
+        break;
+      }
+      cache.delete(kept);
+    }
+  }
+  const { result, integrationLatency } = answer;
+  const allowed = result.policyDocument.Statement.some((statement) => statement.Effect === 'Allow' && 'Action' in statement && [statement.Action].flat().includes('execute-api:Invoke'));
+  const denied = result.policyDocument.Statement.some((statement) => statement.Effect === 'Deny');
+  if (!allowed || denied) {
+    throw new GatewayRefusal(FhirError.forbidden('The authorizer does not allow this request'));
+  }
+  return { ...result.context, principalId: result.principalId, integrationLatency };
+}
+
+async function invokeAuthorizer(route: Route, token: string, authorizer: TokenAuthorizer): Promise<CachedAuthorization> {
   const started = performance.now();
   const methodArn = `arn:aws:execute-api:${process.env.AWS_REGION ?? 'us-east-1'}:${LOCAL_ACCOUNT_ID}:local/local/${route.method}${route.path}`;
-  let result: APIGatewayAuthorizerResult;
   try {
-    result = await authorizer({ type: 'TOKEN', authorizationToken: token, methodArn }, lambdaContext(AUTHORIZER));
+    const result = await authorizer({ type: 'TOKEN', authorizationToken: token, methodArn }, lambdaContext(AUTHORIZER));
+    return { result, integrationLatency: Math.round(performance.now() - started), expires: Date.now() + AUTHORIZER.cacheSeconds * 1000 };
   } catch (error) {
     if ((error as Error)?.message === 'Unauthorized') {
       throw new GatewayRefusal(UNAUTHORIZED, WWW_AUTHENTICATE);
     }
     throw error;
   }
-  const allowed = result.policyDocument.Statement.some((statement) => statement.Effect === 'Allow' && 'Action' in statement && [statement.Action].flat().includes('execute-api:Invoke'));
-  const denied = result.policyDocument.Statement.some((statement) => statement.Effect === 'Deny');
-  if (!allowed || denied) {
-    throw new GatewayRefusal(FhirError.forbidden('The authorizer does not allow this request'));
-  }
-  return { ...result.context, principalId: result.principalId, integrationLatency: Math.round(performance.now() - started) };
 }
 
 /** A refusal of the gateway itself, before any handler runs. */
@@ -337,6 +383,7 @@ function errorResult(error: unknown, logger: Logger): APIGatewayProxyResult {
 function proxyEvent(
   req: IncomingMessage,
   url: URL,
+  resource: Resource,
   route: Route,
   pathParameters: Record<string, string>,
   body: Buffer,
@@ -370,7 +417,7 @@ function proxyEvent(
       requestId,
       requestTime: apiGatewayTime(now),
       requestTimeEpoch: now.getTime(),
-      resourceId: createHash('sha1').update(route.path).digest('hex').slice(0, 6),
+      resourceId: resource.id,
       resourcePath: route.path,
     },
   };

@@ -218,7 +218,12 @@ describe('requests Node cannot take', () => {
 
 describe('JWT mode: the Lambda authorizer in front of every non-public route', () => {
   const key = signingKey(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
-  const secured = useLocalApi({ loadHandler: echoHandlers, auth: { authorizer, jwks: key.jwks } });
+  const authorizerCalls: string[] = [];
+  const counted: typeof authorizer = (event) => {
+    authorizerCalls.push(event.authorizationToken);
+    return authorizer(event);
+  };
+  const secured = useLocalApi({ loadHandler: echoHandlers, auth: { authorizer: counted, jwks: key.jwks } });
   const tenantClaim = 'custom:tenant_id';
   beforeAll(() => {
     // The authorizer reads its issuers at its first call, as a Lambda container does at cold start.
@@ -243,6 +248,18 @@ describe('JWT mode: the Lambda authorizer in front of every non-public route', (
     const response = await secured.request('GET', '/Observation?patient=p9', bearer(token));
     expect(response.status).toBe(200);
     expect(invocations.at(-1)!.event.requestContext.authorizer).toMatchObject({ tenant: 'clinic-9', sub: 'u-9', client_id: 'app', scope: 'patient/*.rs', patient: 'p9', principalId: 'u-9' });
+  });
+
+  it("keeps the authorizer's answer for a token, on every route, as API Gateway's authorizer cache does", async () => {
+    const first = `Bearer ${issueToken(key, { tenant: 'clinic-1', scope: 'user/*.rs', tenantClaim, subject: 'u-1' })}`;
+    const second = `Bearer ${issueToken(key, { tenant: 'clinic-2', scope: 'user/*.rs', tenantClaim, subject: 'u-2' })}`;
+    const before = authorizerCalls.length;
+    for (const [path, token] of [['/Patient/p1', first], ['/Observation?patient=p1', first], ['/Patient/p1', second], ['/Patient/_history', first]] as const) {
+      const response = await secured.request('GET', path, { headers: { authorization: token } });
+      expect(response.status).toBe(200);
+      expect(invocations.at(-1)!.event.requestContext.authorizer).toMatchObject({ tenant: token === first ? 'clinic-1' : 'clinic-2' });
+    }
+    expect(authorizerCalls.slice(before)).toEqual([first, second]);
   });
 
   it('lets /metadata, the SMART configuration and the JWKS through without a token', async () => {
