@@ -3,13 +3,12 @@
  * reports bucket, and how a run starts — the analytics Lambda invoked asynchronously when
  * `FHIR_ANALYTICS_FUNCTION` names it (deployed), else a background run in this very process
  * (`npm start`, tests), loaded by a computed path so that no deployed bundle carries the
- * aggregation and chart code. The S3 and Lambda clients (core/analytics/aws.ts) load at the first
- * `$analytics` request, not at the cold start of every create and search.
+ * aggregation and chart code.
  */
-import type { RunRequest } from '../../core/analytics/aws.js';
-import { type AnalyticsConfig, loadAnalyticsConfig } from '../../core/analytics/config.js';
+import { lambdaStarter, type RunRequest, s3Objects } from '../../core/analytics/aws.js';
+import { loadAnalyticsConfig } from '../../core/analytics/config.js';
 import type { AnalyticsParts } from '../../core/analytics/requests.js';
-import { type ObjectStore, ReportArchive } from '../../core/analytics/reports.js';
+import { ReportArchive } from '../../core/analytics/reports.js';
 import type { RuntimeConfig } from '../../core/config.js';
 
 /** functions/analytics.ts, relative to this module. */
@@ -20,23 +19,8 @@ export function analyticsParts(config: RuntimeConfig): AnalyticsParts | undefine
   if (!analytics) {
     return undefined;
   }
-  const functionName = analytics.functionName;
-  const start = functionName ? lazily(async () => (await import('../../core/analytics/aws.js')).lambdaStarter(functionName, config.region)) : undefined;
-  return { archive: new ReportArchive(reportObjects(analytics, config.region)), start: start ? async (request) => (await start())(request) : inProcess };
-}
-
-function reportObjects(analytics: AnalyticsConfig, region: string): ObjectStore {
-  const objects = lazily(async () => (await import('../../core/analytics/aws.js')).s3Objects(analytics, region));
-  return {
-    put: async (key, body, contentType) => (await objects()).put(key, body, contentType),
-    get: async (key) => (await objects()).get(key),
-  };
-}
-
-/** `build` run once, at the first call. */
-function lazily<T>(build: () => Promise<T>): () => Promise<T> {
-  let built: Promise<T> | undefined;
-  return () => (built ??= build());
+  const start = analytics.functionName ? lambdaStarter(analytics.functionName, config.region) : inProcess;
+  return { archive: new ReportArchive(s3Objects(analytics, config.region)), start };
 }
 
 async function inProcess(request: RunRequest): Promise<void> {
@@ -44,3 +28,5 @@ async function inProcess(request: RunRequest): Promise<void> {
   // Not awaited: the caller answers 202 now; the run records its own failure in its status.
   runner.runTenant(request).catch(() => {});
 }
+
+
