@@ -10,6 +10,13 @@
  * stream cannot audit them. The
  * AuditEvents of one request are stored together at its end; if they cannot be stored the
  * caller gets 503 and not the data: an access that leaves no trace must not happen.
+ *
+ * The audit write follows the interaction instead of running beside it (which would save a
+ * read one round trip of latency, not CPU) because its content is the outcome: the status and
+ * the version returned. A record written beforehand would be a guess, and a wrong guess (a 404,
+ * a 410, a 5xx) could be corrected in the table by rewriting the same id, but not on the audit
+ * topic: the stream publishes an audit record when it is inserted, and subscribers de-duplicate
+ * by its id, so a correction would never reach them.
  */
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { Identity } from '../auth/identity.js';
