@@ -63,14 +63,14 @@ export class Components {
     return this.once('repository', () => new ResourceRepository(this.documents, this.config.tableName));
   }
 
-  /** The overlay of recent writes the OpenSearch engine merges and the stream processor clears (read-your-writes). */
+  /** The overlay of recent writes both engines merge and the stream processor clears (read-your-writes). */
   get recentChanges(): RecentChanges {
-    return this.once('recentChanges', () => new RecentChanges(this.repository));
+    return this.once('recentChanges', () => new RecentChanges(this.repository, { settleMs: this.config.recentChangesSettleMs }));
   }
 
   /** The table's strongly consistent engine: conditional operations, transaction criteria, and searches without OpenSearch. */
   get tableSearch(): SearchEngine {
-    return this.once('tableSearch', () => new DynamoSearchEngine(this.repository, this.config.maxSearchScan));
+    return this.once('tableSearch', () => new DynamoSearchEngine(this.repository, this.config.maxSearchScan, this.recentChanges));
   }
 
   /** The OpenSearch client, when OpenSearch is configured and this process brought the driver. */
@@ -172,7 +172,6 @@ export class Components {
         recoverTransactions: (tenant) => this.repository.recoverTransactions(tenant),
         tenantRegistry: this.tenantRegistry,
         recentChanges: this.recentChanges,
-        settleMs: this.config.recentChangesSettleMs,
       });
     });
   }

@@ -84,8 +84,9 @@ export const TRANSACTION_SK = 'TRANSACTION';
 export const TRANSACTION_RESOURCES_SK = 'RESOURCES';
 
 /**
- * Shards of a type's recent changes: each takes ~1,000 writes/s (an item is put by the write and
- * deleted by the stream processor: 2 writes per change), and a search reads all of them.
+ * Shards of a type's recent changes: each takes ~1,000 writes/s (an item is put by the write,
+ * marked indexed and deleted by the stream processor: 3 writes per change), and a search reads all
+ * of them.
  */
 export const RECENT_CHANGE_SHARDS = 4;
 

@@ -232,12 +232,14 @@ export const RECENT_CHANGE_TTL_SECONDS = 24 * 60 * 60;
 
 /** The recent-change item of a write of `version`: what searches merge until the indexes have it. */
 export function recentChangeItem(key: ResourceKey, version: number): Record<string, unknown> {
+  const now = Date.now();
   return {
     ...recentChangeKey(key.tenant, key.resourceType, key.id),
     resourceType: key.resourceType,
     id: key.id,
     version,
-    expiresAt: Math.floor(Date.now() / 1000) + RECENT_CHANGE_TTL_SECONDS,
+    writtenAt: now,
+    expiresAt: Math.floor(now / 1000) + RECENT_CHANGE_TTL_SECONDS,
   };
 }
 

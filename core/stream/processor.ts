@@ -9,10 +9,9 @@
  * audit keys are derived from the version, and events carry stable ids for de-duplication.
  *
  * The tenants of the batch's changes are recorded in the tenant registry, where scheduled jobs
- * list tenants. Last, the recent-change items of the changes now searchable everywhere are removed
- * (storage/recent-changes.ts): once indexed, the index refreshed, and the write `settleMs` old.
+ * list tenants. The recent-change items of the indexed changes are marked indexed, and those no
+ * search needs any more are removed (storage/recent-changes.ts), without ever waiting for it.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEvent } from '@medplum/fhirtypes';
 import type { TenantId } from '../tenant.js';
 import { auditEvent, type AuditedInteraction, writeAuditId, uuidFrom } from '../audit/audit-event.js';
@@ -20,7 +19,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { EventPublisher, OutgoingEvent } from '../events/publisher.js';
 import type { ResourceIndexer } from '../search/opensearch/indexer.js';
 import { INDEX_REFRESH_MS } from '../search/opensearch/mapping.js';
-import type { RecentChanges } from '../storage/recent-changes.js';
+import type { IndexedChange, RecentChanges } from '../storage/recent-changes.js';
 import type { TenantRegistry } from '../storage/tenant-registry.js';
 import { versionReference } from '../fhir/result-bundles.js';
 import { type ResourceChange, type StreamChange, type TableStreamRecord, streamChangeOf } from './changes.js';
@@ -34,10 +33,8 @@ export interface StreamProcessorDependencies {
   readonly recoverTransactions?: (tenant: TenantId) => Promise<unknown>;
   /** Where the tenants with data are listed; absent: not recorded. */
   readonly tenantRegistry?: TenantRegistry;
-  /** Removes recent-change items once their changes are searchable; absent: they expire (TTL). */
+  /** Marks and removes recent-change items as their changes become searchable; absent: they expire (TTL). */
   readonly recentChanges?: RecentChanges;
-  /** How old a write must be before its recent-change item goes: the bound assumed for GSI propagation. */
-  readonly settleMs?: number;
   readonly now?: () => number;
 }
 
@@ -49,6 +46,8 @@ export type BatchFailures = Map<string, Error>;
 
 export class StreamProcessor {
   private readonly lastRecovery = new Map<TenantId, number>();
+  /** Recent-change items of processed changes that some search may still need, with when none will: removed by a later batch. */
+  private pendingRemovals: { readonly change: IndexedChange; readonly dueAt: number }[] = [];
 
   constructor(private readonly dependencies: StreamProcessorDependencies) {}
 
@@ -70,6 +69,8 @@ export class StreamProcessor {
 
     await this.index(resources, failures);
     const indexedAt = this.now();
+    // Only indexing decides whether a change's item may be marked and later go: done beside the rest.
+    const settling = this.settleRecentChanges(resources.filter(({ record }) => !failures.has(record.sequenceNumber)), indexedAt);
     // Every committed write is audited and announced, indexed or not: neither the audit trail
     // nor subscribers may depend on OpenSearch, or a change dead-lettered during an outage would
     // never be audited or announced. A retry rewrites the same audit records (their keys derive
@@ -89,7 +90,7 @@ export class StreamProcessor {
     });
 
     await this.recover(classified.flatMap(({ change }) => (change.kind === 'transaction' ? [change.tenant] : change.kind === 'resource' ? [change.change.tenant] : [])));
-    await this.forgetRecentChanges(resources.filter(({ record }) => !failures.has(record.sequenceNumber)), indexedAt);
+    await settling;
     return failures;
   }
 
@@ -98,25 +99,40 @@ export class StreamProcessor {
   }
 
   /**
-   * Removes the recent-change items of these processed changes once nothing needs them: the index
-   * has refreshed since they were indexed and the GSIs have had `settleMs` since each write. Waits
-   * for that when the batch is younger (a quiet stream); a backlog's old records wait at most for
-   * the refresh. A failed removal leaves items that only make searches re-read a resource until
-   * a later change of it or the TTL removes them, so it fails nothing.
+   * Marks the recent-change items of these indexed changes (OpenSearch searches leave them to the
+   * index once it has refreshed) and removes every item no search needs any more: indexed a
+   * refresh interval ago and written `settleMs` ago, the bound assumed for GSI propagation. Never
+   * waits: an item not due yet is removed by a later batch, and until then costs a search only its
+   * key read. A change already settled when the index will have refreshed (a backlog) is not
+   * marked: its item becomes removable at the same moment. A failed mark or removal, or a
+   * processor that stops first, leaves items that only make searches re-read a resource until a
+   * later change of it or the TTL removes them, so it fails nothing.
    */
-  private async forgetRecentChanges(processed: readonly { change: ResourceChange }[], indexedAt: number): Promise<void> {
-    const { recentChanges, indexer, settleMs = 0 } = this.dependencies;
-    if (!recentChanges || processed.length === 0) {
+  private async settleRecentChanges(indexed: readonly { change: ResourceChange }[], indexedAt: number): Promise<void> {
+    const { recentChanges, indexer } = this.dependencies;
+    if (!recentChanges) {
       return;
     }
-    const youngest = Math.max(...processed.map(({ change }) => Date.parse(change.lastUpdated)));
-    const wait = Math.max(youngest + settleMs, indexer ? indexedAt + INDEX_REFRESH_MS : 0) - this.now();
-    if (wait > 0) {
-      await sleep(wait);
+    const searchableAt = indexer ? indexedAt + INDEX_REFRESH_MS : -Infinity;
+    const toMark: IndexedChange[] = [];
+    for (const { change } of indexed) {
+      const key = { tenant: change.tenant, resourceType: change.resourceType, id: change.id, version: change.version };
+      const settledAt = Date.parse(change.lastUpdated) + recentChanges.settleMs;
+      if (indexer && settledAt > searchableAt) {
+        toMark.push(key);
+      }
+      // Without a settle bound an item counts for the GSIs until the TTL removes it.
+      if (Number.isFinite(settledAt)) {
+        this.pendingRemovals.push({ change: key, dueAt: Math.max(settledAt, searchableAt) });
+      }
     }
-    await recentChanges
-      .forget(processed.map(({ change }) => ({ tenant: change.tenant, resourceType: change.resourceType, id: change.id, version: change.version })))
-      .catch(() => undefined);
+    const now = this.now();
+    const due = this.pendingRemovals.filter((removal) => removal.dueAt <= now);
+    this.pendingRemovals = this.pendingRemovals.filter((removal) => removal.dueAt > now);
+    await Promise.all([
+      toMark.length > 0 ? recentChanges.markIndexed(toMark, indexedAt).catch(() => undefined) : undefined,
+      due.length > 0 ? recentChanges.forget(due.map(({ change }) => change)).catch(() => undefined) : undefined,
+    ]);
   }
 
   private async index(resources: readonly { record: TableStreamRecord; change: ResourceChange }[], failures: BatchFailures): Promise<void> {

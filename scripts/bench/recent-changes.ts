@@ -80,7 +80,7 @@ export async function benchRecentChanges(env: Record<string, string>, options: {
     }
   };
   resetDynamoUsage();
-  await recentChanges.reader(context.tenant)('Patient');
+  await recentChanges.reader(context.tenant, 'gsis')('Patient');
   const empty = resetDynamoUsage();
   const settledSearch: number[] = [];
   await search(settledSearch);
@@ -89,7 +89,7 @@ export async function benchRecentChanges(env: Record<string, string>, options: {
     await createResource(context, 'Patient', patient(index % 10 === 0 ? family : `Burst${index}`));
   }
   resetDynamoUsage();
-  await recentChanges.reader(context.tenant)('Patient');
+  await recentChanges.reader(context.tenant, 'gsis')('Patient');
   const afterBurst = resetDynamoUsage();
   const burstSearch: number[] = [];
   await search(burstSearch);

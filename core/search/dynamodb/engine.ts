@@ -11,8 +11,8 @@
  * resource of the type through GSI3.
  *
  * GSIs are updated asynchronously on AWS, so every GSI path also takes the type's recent changes
- * (storage/recent-changes.ts) as candidates: a write acknowledged before the search began is
- * found by its current content even if no GSI has it yet.
+ * (storage/recent-changes.ts: those younger than the settle time) as candidates: a write
+ * acknowledged before the search began is found by its current content even if no GSI has it yet.
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { FhirError } from '../../errors.js';
@@ -31,18 +31,18 @@ import type { SearchParameterDefinition } from '../../r4/search-types.js';
 
 export class DynamoSearchEngine implements SearchEngine {
   private readonly scans: IndexScans;
-  private readonly recentChanges: RecentChanges;
 
+  /** `recentChanges` says how long a write counts as recent for the GSIs; by default, until the stream processor removes its item. */
   constructor(
     private readonly repository: ResourceRepository,
     private readonly maxScan: number,
+    private readonly recentChanges = new RecentChanges(repository),
   ) {
     this.scans = new IndexScans(repository);
-    this.recentChanges = new RecentChanges(repository);
   }
 
   async search(tenant: TenantId, query: SearchQuery): Promise<SearchResult> {
-    const recent = this.recentChanges.reader(tenant);
+    const recent = this.recentChanges.reader(tenant, 'gsis');
     const source: MatchSource = {
       findMatching: (_tenant, resourceType, criteria) => this.findMatching(tenant, resourceType, criteria, recent),
       readCurrent: async (_tenant, references) => resourcesOf(await this.repository.readCurrentMany(tenant, references)),

@@ -5,9 +5,10 @@
  * with inner searches answered here; every criterion becomes DSL (`criteria.ts`); resources come
  * from `_source`, so a search reads nothing from DynamoDB. Eventually consistent: a write is
  * searchable once the stream processor has indexed it and the index refreshed (about a second).
- * With `recentChanges`, what the index says of recently written resources is replaced by their
- * current versions from the table, matched, sorted and paged here with the index's hits, so a
- * search sees every write acknowledged before it began (docs/consistency.md).
+ * With `recentChanges`, what the index says of recently written resources not yet searchable there
+ * (not indexed, or indexed less than a refresh interval ago) is replaced by their current versions
+ * from the table, matched, sorted and paged here with the index's hits, so a search sees every
+ * write acknowledged before it began (docs/consistency.md).
  *
  * Paging is keyset, as in `pager.ts`: a cursor (`page-cursor.ts`) holds the sort key and `Type/id`
  * of a page's last (or first) resource, and the next page is the first `_count` resources strictly
@@ -28,6 +29,7 @@ import type { SearchQuery, SortRule } from '../types.js';
 import { matchingQuery } from './criteria.js';
 import { and, not, type Query, type SearchBody, tenantScoped, terms } from './dsl.js';
 import { isPosition, positionQuery, sortClauses } from './keyset.js';
+import { INDEX_REFRESH_MS } from './mapping.js';
 
 export interface OpenSearchEngineOptions {
   /**
@@ -76,7 +78,8 @@ export class OpenSearchEngine implements SearchEngine {
   }
 
   async search(tenant: TenantId, query: SearchQuery): Promise<SearchResult> {
-    const recent = this.options.recentChanges?.reader(tenant) ?? NO_RECENT_CHANGES;
+    // Recent changes whose documents are searchable already are left to the index.
+    const recent = this.options.recentChanges?.reader(tenant, { indexRefreshMs: INDEX_REFRESH_MS }) ?? NO_RECENT_CHANGES;
     const source: MatchSource = {
       findMatching: (_tenant, resourceType, criteria) => this.findMatching(tenant, resourceType, criteria, recent),
       readCurrent: (_tenant, references) => this.readCurrent(tenant, references, recent),
