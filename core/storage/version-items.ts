@@ -7,8 +7,8 @@
  *              overflow) and the SKs of its lookup items. While a large transaction stages a new
  *              version of the resource, `pendingTx` marks it; a resource the transaction creates
  *              gets a placeholder CURRENT that holds only the marker. A create under a fresh
- *              server-assigned id (`isFresh`) is staged with the same items, put without their
- *              conditions (transaction-log.ts argues why that is safe).
+ *              server-assigned id (`isFresh`) is staged with the same items, without the fence
+ *              (transaction-log.ts argues why that is safe).
  *   VERSION#n  one immutable item per version, with the type-history GSI3 keys. A staged
  *              version carries `pendingTx` until it is finalized.
  *   STAGED     only while a transaction is open on an existing resource: the index keys its
@@ -22,7 +22,7 @@
  *              with. Staging puts it (readers settle what it points at); rolling back leaves it to
  *              expire, since it only makes searches re-read the resource.
  */
-import { type DynamoDBDocumentClient, BatchGetCommand, BatchWriteCommand, type TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, BatchGetCommand, type TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { Resource } from '@medplum/fhirtypes';
 import type { TenantId } from '../tenant.js';
 import { decodeBody, encodeBody } from './body-codec.js';
@@ -54,7 +54,7 @@ export interface ResourceKey {
 export type KnownState =
   /**
    * `fresh`: the id is a new random UUID the server just made (a POST), so nothing else can write
-   * the resource until the write is answered: a large transaction stages it without conditions.
+   * the resource until the write is answered: a large transaction stages it without a fence.
    */
   | { readonly kind: 'absent'; readonly fresh?: boolean }
   /** `lookups` is undefined when the state is presumed from If-Match rather than read. */
@@ -173,7 +173,7 @@ export function directWriteItems(tableName: string, planned: PlannedVersion): Tr
   ];
 }
 
-/** A create under a fresh server-assigned id: nothing can contend for it, so its staging needs no condition and no order. */
+/** A create under a fresh server-assigned id: nothing can contend for it, so its staging needs no fence and no order. */
 export function isFresh(planned: PlannedVersion): boolean {
   return planned.state.kind === 'absent' && planned.state.fresh === true && planned.resource !== undefined;
 }
@@ -248,22 +248,18 @@ function hasStagedItem(planned: PlannedVersion): boolean {
   return planned.state.kind === 'present' && planned.resource !== undefined;
 }
 
-/**
- * Rolling back what staging wrote for one resource: CURRENT unmarked (a placeholder deleted), the
- * staged items deleted. Without `staged` (a fresh resource's unfenced staging that landed only
- * in part), the marker alone: the lookup items it may have added only add candidates.
- */
-export function rollbackItems(tableName: string, key: ResourceKey, current: TableItem, staged: StoredItem | undefined, txId: string): TransactItem[] {
+/** Rolling back what staging wrote for one resource: CURRENT unmarked (a placeholder deleted), the staged items deleted. */
+export function rollbackItems(tableName: string, key: ResourceKey, current: TableItem, staged: StoredItem, txId: string): TransactItem[] {
   const { PK } = current;
   const marked = { ConditionExpression: 'pendingTx = :tx', ExpressionAttributeValues: { ':tx': txId } };
   const kept = new Set(isPlaceholder(current) ? [] : (current.lookups ?? []));
-  const added = staged?.body ? lookupItems(key.tenant, decodeBody(staged.body)).items.filter((item) => !kept.has(item.SK)) : [];
+  const added = staged.body ? lookupItems(key.tenant, decodeBody(staged.body)).items.filter((item) => !kept.has(item.SK)) : [];
   return [
     isPlaceholder(current)
       ? { Delete: { TableName: tableName, Key: { PK, SK: CURRENT_SK }, ...marked } }
       : { Update: { TableName: tableName, Key: { PK, SK: CURRENT_SK }, UpdateExpression: 'REMOVE pendingTx', ...marked } },
-    ...(staged ? [{ Delete: { TableName: tableName, Key: { PK, SK: staged.SK }, ...marked } }] : []),
-    ...(!isPlaceholder(current) && staged?.body ? [{ Delete: { TableName: tableName, Key: { PK, SK: STAGED_SK } } }] : []),
+    { Delete: { TableName: tableName, Key: { PK, SK: staged.SK }, ...marked } },
+    ...(!isPlaceholder(current) && staged.body ? [{ Delete: { TableName: tableName, Key: { PK, SK: STAGED_SK } } }] : []),
     ...added.map((item) => ({ Delete: { TableName: tableName, Key: { PK, SK: item.SK } } })),
   ];
 }
@@ -362,29 +358,6 @@ export async function batchGetItems(client: DynamoDBDocumentClient, tableName: s
     }
   }
   return keys.flatMap((k) => found.get(itemKey(k)) ?? []);
-}
-
-const BATCH_WRITE_LIMIT = 25;
-
-/** Items cut into BatchWriteItem requests (`batchPut`) of at most 25. */
-export function batchWriteChunks(items: readonly Record<string, unknown>[]): Record<string, unknown>[][] {
-  const batches: Record<string, unknown>[][] = [];
-  for (let offset = 0; offset < items.length; offset += BATCH_WRITE_LIMIT) {
-    batches.push(items.slice(offset, offset + BATCH_WRITE_LIMIT));
-  }
-  return batches;
-}
-
-/** One BatchWriteItem of puts (at most 25), retrying what DynamoDB leaves unprocessed. */
-export async function batchPut(client: DynamoDBDocumentClient, tableName: string, items: readonly Record<string, unknown>[]): Promise<void> {
-  let pending = items.map((Item) => ({ PutRequest: { Item } }));
-  for (let attempt = 1; pending.length > 0; attempt++) {
-    const { UnprocessedItems } = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
-    pending = (UnprocessedItems?.[tableName] ?? []) as typeof pending;
-    if (pending.length > 0) {
-      await backoff(attempt);
-    }
-  }
 }
 
 /** One BatchGetItem of at most 100 keys, retrying what DynamoDB leaves unprocessed. */

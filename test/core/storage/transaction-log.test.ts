@@ -6,7 +6,8 @@
  * transaction. Two conflicting large transactions never both commit, and the loser leaves no trace.
  */
 import { randomUUID } from 'node:crypto';
-import { BatchWriteCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../core/config.js';
@@ -374,8 +375,13 @@ function gated(held: (command: object) => boolean) {
   return { stalled, reached, open };
 }
 
+/** A staging chunk: it puts items marked by its transaction. */
+function isStaging(command: object): boolean {
+  return command instanceof TransactWriteCommand && (command.input.TransactItems ?? []).some((item) => item.Put?.Item?.pendingTx !== undefined);
+}
+
 describe('fresh resources, staged without a fence', () => {
-  /** A transaction creating 200 Observations under fresh ids only: nothing but BatchWriteItems stage it. */
+  /** A transaction creating 200 Observations under fresh ids only: no chunk of it needs the fence. */
   async function creations() {
     const s = await scenario();
     const writes = (await s.plan()).filter((write) => write.method === 'POST');
@@ -392,20 +398,33 @@ describe('fresh resources, staged without a fence', () => {
     return { s, writes, seen, none, all };
   }
 
-  it('are staged by BatchWriteItems alone, and become visible all at once', { timeout: 120_000 }, async () => {
+  it('are staged in chunks without the fence, become visible all at once, and a chunk arriving again later is refused', { timeout: 120_000 }, async () => {
     const { s, writes, seen, all } = await creations();
-    resetDynamoUsage();
-    await repository.commitAtomically(writes);
-    expect(dynamoUsage.operations.BatchWriteItem).toBeGreaterThan(1);
-    // The record and list, then finalizing: no staging chunk.
-    expect(dynamoUsage.operations.TransactWriteItems).toBe(1 + Math.ceil((2 * writes.length) / 100));
+    const staged: TransactWriteCommand[] = [];
+    const fenced: object[] = [];
+    const { stalled } = gated((command) => {
+      if (isStaging(command)) {
+        staged.push(command as TransactWriteCommand);
+        if ((command as TransactWriteCommand).input.TransactItems?.some((item) => item.ConditionCheck)) {
+          fenced.push(command);
+        }
+      }
+      return false;
+    });
+    await new ResourceRepository(stalled, config.tableName).commitAtomically(writes);
+    expect(staged.length).toBeGreaterThan(1);
+    expect(fenced).toEqual([]);
+    expect(await seen(repository)).toEqual(all);
+    expect(await leftovers(s)).toEqual([]);
+    // A duplicate of a staging request landing after the transaction was finalized: its items exist, so none is written.
+    expect(await rejection(client.send(new TransactWriteCommand(staged[0].input)))).toBeInstanceOf(TransactionCanceledException);
     expect(await seen(repository)).toEqual(all);
     expect(await leftovers(s)).toEqual([]);
   });
 
   it('a stage landing after the transaction was aborted and rolled back: its writer, alive, removes it; nothing shows', { timeout: 120_000 }, async () => {
     const { s, writes, seen, none } = await creations();
-    const { stalled, reached, open } = gated((command) => command instanceof BatchWriteCommand);
+    const { stalled, reached, open } = gated(isStaging);
     const writing = rejection(new ResourceRepository(stalled, config.tableName).commitAtomically(writes));
     await reached;
     // Past its deadline the sweep aborts it and rolls back what it finds (nothing yet).
@@ -420,16 +439,7 @@ describe('fresh resources, staged without a fence', () => {
 
   it('a stage landing after the rollback, its writer then dying: the orphans show nowhere, block no one, and a writer meeting one removes it', { timeout: 120_000 }, async () => {
     const { s, writes, seen, none } = await creations();
-    const { stalled, reached, open } = gated((command) => {
-      if (!(command instanceof BatchWriteCommand)) {
-        return false;
-      }
-      // new-7's staging lands only in part: its placeholder, not its version.
-      const requests = command.input.RequestItems?.[config.tableName] ?? [];
-      const partly = requests.filter((request) => !(String(request.PutRequest?.Item?.PK).endsWith('#new-7') && String(request.PutRequest?.Item?.SK).startsWith('VERSION#')));
-      Object.assign(command.input.RequestItems ?? {}, { [config.tableName]: partly });
-      return true;
-    });
+    const { stalled, reached, open } = gated(isStaging);
     const dying = new ResourceRepository(stalled, config.tableName, {
       faults: {
         after: (stage) => {
@@ -450,15 +460,27 @@ describe('fresh resources, staged without a fence', () => {
     expect(await seen(repository)).toEqual(none);
     expect(await seen(later())).toEqual(none);
 
-    for (const id of ['new-3', 'new-7']) {
-      const target = s.key('Observation', id);
-      const written = await repository.write(target, {}, () => ({ kind: 'write', method: 'PUT', resource: observation(id, 'Patient/p-0', 'after') }));
-      expect(written.previous).toBeUndefined();
-      expect(written.version?.version).toBe(1);
-      expect((await repository.instanceHistory(target, { count: 10 })).items.map((v) => v.version)).toEqual([1]);
-      expect((await leftovers(s)).filter((item) => item.includes(`#${id} `))).toEqual([]);
-    }
-    expect(await searchIds(contextOf(repository, s.tenant), 'Observation', { code: [`${SYSTEM}|after`] })).toEqual(['new-3', 'new-7']);
+    const target = s.key('Observation', 'new-3');
+    const written = await repository.write(target, {}, () => ({ kind: 'write', method: 'PUT', resource: observation('new-3', 'Patient/p-0', 'after') }));
+    expect(written.previous).toBeUndefined();
+    expect(written.version?.version).toBe(1);
+    expect((await repository.instanceHistory(target, { count: 10 })).items.map((v) => v.version)).toEqual([1]);
+    expect(await searchIds(contextOf(repository, s.tenant), 'Observation', { code: [`${SYSTEM}|after`] })).toEqual(['new-3']);
+    expect((await leftovers(s)).filter((item) => item.includes('#new-3 '))).toEqual([]);
+  });
+
+  it('are not sent once the deadline is less than half the lease away: the transaction is rolled back instead', { timeout: 120_000 }, async () => {
+    const { s, writes, seen, none } = await creations();
+    let calls = 0;
+    // The first reading of the clock sets the deadline; by the staging, 31 s have passed.
+    const slow = new ResourceRepository(client, config.tableName, { clock: () => Date.now() + (calls++ === 0 ? 0 : 31_000) });
+    resetDynamoUsage();
+    const error = await rejection(slow.commitAtomically(writes));
+    expect((error as FhirError).status).toBe(503);
+    // The record and list, and nothing staged.
+    expect(dynamoUsage.operations.TransactWriteItems).toBe(1);
+    expect(await leftovers(s)).toEqual([]);
+    expect(await seen(repository)).toEqual(none);
   });
 
   it('a finalize arriving after a later write to the resource does not undo that write', { timeout: 120_000 }, async () => {
