@@ -5,8 +5,8 @@
  * meter is a per-request meter there. Under the local server, which runs requests of many
  * callers at once in one process, a request's log line counts whatever ran beside it too: an
  * AsyncLocalStorage scope per request would separate them, but on Node 22 it hooks every
- * promise, and the SDK makes hundreds per request (measured: about a tenth more CPU per
- * request), a price every deployed request would pay for a figure only local runs get wrong.
+ * promise, and the SDK makes hundreds per request (measured: about 15 % more CPU per request
+ * on average, in a noisy micro-benchmark), a price every deployed request would pay for a figure only local runs get wrong.
  */
 import { DynamoDBClient, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
