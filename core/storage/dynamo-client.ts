@@ -6,7 +6,8 @@
  * callers at once in one process, a request's log line counts whatever ran beside it too: an
  * AsyncLocalStorage scope per request would separate them, but on Node 22 it hooks every
  * promise, and the SDK makes hundreds per request (measured: about 15 % more CPU per request
- * on average, in a noisy micro-benchmark), a price every deployed request would pay for a figure only local runs get wrong.
+ * on average, in a noisy micro-benchmark), a price every deployed request would pay for a
+ * figure only local runs get wrong.
  */
 import { DynamoDBClient, type ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
