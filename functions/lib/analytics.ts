@@ -3,24 +3,44 @@
  * reports bucket, and how a run starts — the analytics Lambda invoked asynchronously when
  * `FHIR_ANALYTICS_FUNCTION` names it (deployed), else a background run in this very process
  * (`npm start`, tests), loaded by a computed path so that no deployed bundle carries the
- * aggregation and chart code.
+ * aggregation and chart code. The S3 and Lambda clients (core/analytics/aws.ts) load at the first
+ * `$analytics` request, not at the cold start of every create and search.
  */
-import { lambdaStarter, type RunRequest, s3Objects } from '../../core/analytics/aws.js';
-import { loadAnalyticsConfig } from '../../core/analytics/config.js';
+import type { RunRequest } from '../../core/analytics/aws.js';
+import { type AnalyticsConfig, loadAnalyticsConfig } from '../../core/analytics/config.js';
 import type { AnalyticsParts } from '../../core/analytics/requests.js';
-import { ReportArchive } from '../../core/analytics/reports.js';
+import { type ObjectStore, ReportArchive } from '../../core/analytics/reports.js';
 import type { RuntimeConfig } from '../../core/config.js';
 
 /** functions/analytics.ts, relative to this module. */
 const IN_PROCESS_RUNNER = '../analytics.js';
+
+/** core/analytics/aws.ts: deployed, a chunk of its own (`nodejs.splitting`), loaded at the first `$analytics` request. */
+const awsClients = lazily(() => import('../../core/analytics/aws.js'));
 
 export function analyticsParts(config: RuntimeConfig): AnalyticsParts | undefined {
   const analytics = loadAnalyticsConfig();
   if (!analytics) {
     return undefined;
   }
-  const start = analytics.functionName ? lambdaStarter(analytics.functionName, config.region) : inProcess;
-  return { archive: new ReportArchive(s3Objects(analytics, config.region)), start };
+  const functionName = analytics.functionName;
+  const starter = functionName ? lazily(async () => (await awsClients()).lambdaStarter(functionName, config.region)) : undefined;
+  const start = starter ? async (request: RunRequest) => (await starter())(request) : inProcess;
+  return { archive: new ReportArchive(reportObjects(analytics, config.region)), start };
+}
+
+function reportObjects(analytics: AnalyticsConfig, region: string): ObjectStore {
+  const objects = lazily(async () => (await awsClients()).s3Objects(analytics, region));
+  return {
+    put: async (key, body, contentType) => (await objects()).put(key, body, contentType),
+    get: async (key) => (await objects()).get(key),
+  };
+}
+
+/** `build` run once, at the first call. */
+function lazily<T>(build: () => Promise<T>): () => Promise<T> {
+  let built: Promise<T> | undefined;
+  return () => (built ??= build());
 }
 
 async function inProcess(request: RunRequest): Promise<void> {
@@ -28,5 +48,3 @@ async function inProcess(request: RunRequest): Promise<void> {
   // Not awaited: the caller answers 202 now; the run records its own failure in its status.
   runner.runTenant(request).catch(() => {});
 }
-
-

@@ -4,7 +4,7 @@
  * DynamoDB Local (the FHIR definitions load lazily, on the first request that needs them).
  */
 import { spawnSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -24,10 +24,13 @@ export interface PackageShare {
 
 export interface BundleFigures {
   readonly module: string;
-  /** Relative to the repository. */
+  /** The entry file, relative to the repository. */
   readonly path: string;
+  /** What the import loads: the entry and the chunks it imports statically. */
   readonly bytes: number;
   readonly gzipBytes: number;
+  /** The chunks only a dynamic `import()` loads, when a request first needs them (the `$export` queue, `$analytics`'s clients, the SDK's other credential providers). */
+  readonly onDemandBytes: number;
   /** `await import(bundle)` in a fresh process. */
   readonly coldImportMs: Summary;
   readonly largestPackages: readonly PackageShare[];
@@ -60,10 +63,14 @@ const REPOSITORY = '(repository)';
 
 /**
  * What SST's Node runtime does when it deploys a function (`pkg/runtime/node/build.go`: ESM,
- * minified, kept names, no source map), with the target pinned to the Lambda runtime.
+ * minified, kept names, no source map), with the target pinned to the Lambda runtime, and code
+ * splitting as `infra/api.ts` asks for it (`nodejs.splitting`): a dynamic `import()` becomes a
+ * file of its own, loaded when first reached rather than parsed with the entry.
  */
 const DEPLOYED_BUILD: BuildOptions = {
   bundle: true,
+  splitting: true,
+  outExtension: { '.js': '.mjs' },
   minify: true,
   keepNames: true,
   treeShaking: true,
@@ -108,14 +115,37 @@ function bundlePath(module: string): string {
   return join(BUNDLES_DIR, module, 'index.mjs');
 }
 
+/** The outputs an import of `entry` loads: it and, transitively, what it imports statically. */
+function loadedAtImport(metafile: Metafile, entry: string): string[] {
+  const loaded = [entry];
+  for (let i = 0; i < loaded.length; i++) {
+    for (const imported of metafile.outputs[loaded[i]!]?.imports ?? []) {
+      if (imported.kind === 'import-statement' && !imported.external && !loaded.includes(imported.path)) {
+        loaded.push(imported.path);
+      }
+    }
+  }
+  return loaded;
+}
+
 async function bundleHandler(module: string): Promise<Omit<BundleFigures, 'coldImportMs'>> {
   const entry = `functions/${module}.ts`;
   const path = bundlePath(module);
-  const { metafile } = await build({ ...DEPLOYED_BUILD, entryPoints: [entry], outfile: path });
+  await rm(join(BUNDLES_DIR, module), { recursive: true, force: true });
+  const { metafile } = await build({ ...DEPLOYED_BUILD, entryPoints: { index: entry }, outdir: join(BUNDLES_DIR, module) });
   // Kept for `esbuild --analyze`-style digging (https://esbuild.github.io/analyze/).
   await writeFile(join(BUNDLES_DIR, module, 'meta.json'), JSON.stringify(metafile));
-  const code = await readFile(path);
-  return { module, path: relative(ROOT, path), bytes: code.length, gzipBytes: gzipSync(code).length, largestPackages: largestPackages(metafile!, entry) };
+  const loaded = loadedAtImport(metafile!, relative(ROOT, path));
+  const code = Buffer.concat(await Promise.all(loaded.map((output) => readFile(join(ROOT, output)))));
+  const allBytes = Object.values(metafile!.outputs).reduce((sum, output) => sum + output.bytes, 0);
+  return {
+    module,
+    path: relative(ROOT, path),
+    bytes: code.length,
+    gzipBytes: gzipSync(code).length,
+    onDemandBytes: allBytes - code.length,
+    largestPackages: largestPackages(metafile!, entry, loaded),
+  };
 }
 
 /** Round-robin over the bundles, so that machine noise spreads evenly across them. */
@@ -160,13 +190,14 @@ function coldStart(module: string, invocation?: Invocation): ColdStart & { log: 
   return { ...(JSON.parse(lines.at(-1)!) as ColdStart), log: lines.slice(0, -1) };
 }
 
-/** The packages contributing the most bytes to the bundle, each with the chain that pulls it in. */
-function largestPackages(metafile: Metafile, entry: string): PackageShare[] {
-  const [output] = Object.values(metafile.outputs);
+/** The packages contributing the most bytes to what the import loads (`outputs`), each with the chain that pulls it in. */
+function largestPackages(metafile: Metafile, entry: string, outputs: readonly string[]): PackageShare[] {
   const bytes = new Map<string, number>();
-  for (const [input, { bytesInOutput }] of Object.entries(output!.inputs)) {
-    const name = packageOf(input);
-    bytes.set(name, (bytes.get(name) ?? 0) + bytesInOutput);
+  for (const output of outputs) {
+    for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs[output]!.inputs)) {
+      const name = packageOf(input);
+      bytes.set(name, (bytes.get(name) ?? 0) + bytesInOutput);
+    }
   }
   const importers = shortestImporters(metafile, entry);
   return [...bytes]
