@@ -47,7 +47,8 @@
  *     later than half the lease before the deadline; the transaction is rolled back instead.
  *   - Finalizing is unchanged, conditioned on the marker, so a finalize arriving after a later
  *     write (one that finished the transaction first) changes nothing.
- * Staging thus takes as long as its slowest chunks rather than the sum of all of them.
+ * On DynamoDB staging thus takes as long as its slowest chunks rather than the sum of all of
+ * them (DynamoDB Local, measured, gains nothing: it seems to run transactions one at a time).
  * BatchWriteItem (an ordinary write per item, 1 WCU/KB rather than a transaction's 2) was
  * measured too: DynamoDB Local spends as much per item on it, with four times the requests
  * (25 items each), and it would give up the conditions.
