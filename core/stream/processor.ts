@@ -46,8 +46,12 @@ export type BatchFailures = Map<string, Error>;
 
 export class StreamProcessor {
   private readonly lastRecovery = new Map<TenantId, number>();
-  /** Recent-change items of processed changes that some search may still need, with when none will: removed by a later batch. */
-  private pendingRemovals: { readonly change: IndexedChange; readonly dueAt: number }[] = [];
+  /**
+   * Recent-change items of processed changes that some search may still need, with when none will:
+   * removed by a later batch. One per resource: a newer change's removal replaces an older one's,
+   * which could only fail its condition (a replayed older change replaces nothing).
+   */
+  private readonly pendingRemovals = new Map<string, { readonly change: IndexedChange; readonly dueAt: number }>();
 
   constructor(private readonly dependencies: StreamProcessorDependencies) {}
 
@@ -123,15 +127,18 @@ export class StreamProcessor {
       }
       // Without a settle bound an item counts for the GSIs until the TTL removes it.
       if (Number.isFinite(settledAt)) {
-        this.pendingRemovals.push({ change: key, dueAt: Math.max(settledAt, searchableAt) });
+        const resource = `${key.tenant}|${key.resourceType}/${key.id}`;
+        if ((this.pendingRemovals.get(resource)?.change.version ?? 0) < key.version) {
+          this.pendingRemovals.set(resource, { change: key, dueAt: Math.max(settledAt, searchableAt) });
+        }
       }
     }
     const now = this.now();
-    const due = this.pendingRemovals.filter((removal) => removal.dueAt <= now);
-    this.pendingRemovals = this.pendingRemovals.filter((removal) => removal.dueAt > now);
+    const due = [...this.pendingRemovals].filter(([, removal]) => removal.dueAt <= now);
+    due.forEach(([resource]) => this.pendingRemovals.delete(resource));
     await Promise.all([
       toMark.length > 0 ? recentChanges.markIndexed(toMark, indexedAt).catch(() => undefined) : undefined,
-      due.length > 0 ? recentChanges.forget(due.map(({ change }) => change)).catch(() => undefined) : undefined,
+      due.length > 0 ? recentChanges.forget(due.map(([, { change }]) => change)).catch(() => undefined) : undefined,
     ]);
   }
 

@@ -118,6 +118,19 @@ describe('the stream processor and the recent-changes overlay', () => {
     expect(await r.merged(BY_INDEX), 'both still merged: the newer write is not indexed, the later one not searchable yet').toEqual([`Patient/${newer.id}`, `Patient/${later.id}`].sort());
   });
 
+  it('removes the newest processed version’s item even when an older record is delivered again after it', async () => {
+    const r = rig();
+    const first = await r.create('First');
+    const firstRecords = await r.records(first);
+    const second = await r.update(first.id, 'Second');
+    await r.processor.process(await r.records(second));
+    await r.processor.process(firstRecords);
+    r.clock.now += SETTLE_MS + INDEX_REFRESH_MS;
+    const later = await r.create('Later');
+    await r.processor.process(await r.records(later));
+    expect(await r.stored()).toEqual([`Patient/${later.id}`]);
+  });
+
   it('leaves a backlog’s change unmarked and removes its item at the first batch after the index refreshed', async () => {
     const r = rig();
     const old = await r.create('Old');
