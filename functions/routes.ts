@@ -74,8 +74,14 @@ export interface AuthorizerSpec extends FunctionSpec {
 /** Not a route: the Lambda TOKEN authorizer in front of every non-public route (infra/api.ts, the local server). */
 export const AUTHORIZER = { module: 'authorizer', memoryMB: 512, timeoutSeconds: 10, cacheSeconds: 300 } as const satisfies AuthorizerSpec;
 
-/** Not a route: the consumer of the table's stream (infra/stream.ts, the local stream poller). */
-export const STREAM_PROCESSOR = { module: 'stream-processor', memoryMB: 512, timeoutSeconds: 60 } as const satisfies FunctionSpec;
+/**
+ * Not a route: the consumer of the table's stream (infra/stream.ts, the local stream poller).
+ * `batchSize`: stream records per invocation. A change is ~6 records (CURRENT, VERSION, the
+ * recent-change item, its audit record…) and each batch costs a few sequential round trips
+ * (bulk index, audit writes, publish), so small batches leave indexing — and with it every
+ * search's read-your-writes overlay — behind a write burst; 1,000 is GetRecords' own maximum.
+ */
+export const STREAM_PROCESSOR = { module: 'stream-processor', memoryMB: 512, timeoutSeconds: 60, batchSize: 1000 } as const satisfies FunctionSpec & { batchSize: number };
 
 /**
  * Not a route: the export worker, fed by the export queue (infra/export.ts; locally

@@ -5,7 +5,6 @@ import { type DeployedArns, permissionsOf } from './permissions';
 import { searchEnvironment } from './search';
 import type { StageSettings } from './stage';
 
-const BATCH_SIZE = 100;
 const MAX_RETRY_ATTEMPTS = 10;
 const FOURTEEN_DAYS_SECONDS = 14 * 24 * 60 * 60;
 
@@ -64,7 +63,7 @@ export function createStreamProcessor(table: sst.aws.Dynamo, search: sst.aws.Ope
           // ids, so replaying the retained stream when the mapping is (re)created is harmless;
           // LATEST would skip whatever was written while no mapping existed.
           startingPosition: 'TRIM_HORIZON',
-          batchSize: BATCH_SIZE,
+          batchSize: STREAM_PROCESSOR.batchSize,
           functionResponseTypes: ['ReportBatchItemFailures'],
           bisectBatchOnFunctionError: true,
           maximumRetryAttempts: MAX_RETRY_ATTEMPTS,

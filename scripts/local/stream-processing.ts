@@ -17,5 +17,5 @@ export async function startLocalStreamProcessing(
 ): Promise<StreamPoller> {
   const handler = options.handler ?? ((await import('../../functions/stream-processor.js')).handler as StreamLambda);
   const deliveryDelayMs = options.deliveryDelayMs ?? (Number(process.env.FHIR_SIMULATE_INDEX_LAG_MS) || undefined);
-  return startStreamPoller({ ...options, deliveryDelayMs, handler: (event) => handler(event, lambdaContext(STREAM_PROCESSOR)) });
+  return startStreamPoller({ batchSize: STREAM_PROCESSOR.batchSize, ...options, deliveryDelayMs, handler: (event) => handler(event, lambdaContext(STREAM_PROCESSOR)) });
 }
