@@ -211,7 +211,15 @@ export function stagingItems(tableName: string, planned: PlannedVersion, txId: s
   ];
 }
 
-/** Finalizing a committed transaction's version: CURRENT becomes it, the markers and STAGED go, stale lookups go. */
+/**
+ * Finalizing a committed transaction's version: CURRENT becomes it, the markers and STAGED go,
+ * stale lookups go, and the recent-change item is written again. Finalizing moves index keys
+ * (STAGED's go, CURRENT's come) and the GSIs catch up from now, not from the staging, which may be
+ * longer ago than the settle time: the item's `writtenAt` must restart here, or a search on the
+ * GSIs could drop the item while they still miss the version. Unconditional, yet safe: the
+ * whole TransactWriteItems lands only while CURRENT still carries this transaction's marker,
+ * and no newer write (with an item of its own) can exist before the marker is gone.
+ */
 export function finalizingItems(tableName: string, planned: PlannedVersion, txId: string): TransactItem[] {
   const { PK } = planned.stored;
   const marked = { ConditionExpression: 'pendingTx = :tx', ExpressionAttributeValues: { ':tx': txId } };
@@ -220,6 +228,7 @@ export function finalizingItems(tableName: string, planned: PlannedVersion, txId
     { Update: { TableName: tableName, Key: { PK, SK: versionSK(planned.stored.version) }, UpdateExpression: 'REMOVE pendingTx', ...marked } },
     ...(hasStagedItem(planned) ? [{ Delete: { TableName: tableName, Key: { PK, SK: STAGED_SK } } }] : []),
     ...staleLookups(planned).map((SK) => ({ Delete: { TableName: tableName, Key: { PK, SK } } })),
+    { Put: { TableName: tableName, Item: recentChangeItem(planned.key, planned.stored.version) } },
   ];
 }
 

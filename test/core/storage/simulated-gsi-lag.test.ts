@@ -10,7 +10,7 @@ import { DynamoSearchEngine } from '../../../core/search/dynamodb/engine.js';
 import { createDocumentClient } from '../../../core/storage/dynamo-client.js';
 import { IndexScans } from '../../../core/storage/index-scans.js';
 import { RecentChanges } from '../../../core/storage/recent-changes.js';
-import { ResourceRepository } from '../../../core/storage/repository.js';
+import { NEW_RESOURCE_STATE, ResourceRepository } from '../../../core/storage/repository.js';
 import { parseTenantId } from '../../../core/tenant.js';
 
 async function ids(context: FhirContext, parameters: Record<string, string[]>): Promise<string[]> {
@@ -44,5 +44,26 @@ describe('a write the GSIs have not caught up with', () => {
     const created = await createResource({ ...context, repository: settledRepository }, 'Patient', { resourceType: 'Patient', name: [{ family: 'Settled' }] });
     await new RecentChanges(settledRepository).forget([{ tenant: context.tenant, resourceType: 'Patient', id: created.id, version: created.version }]);
     expect(await ids(context, { family: ['Settled'] })).toEqual([created.id]);
+  });
+
+  it('is found when a large transaction finalizes it later than the settle time after staging it', { timeout: 60_000 }, async () => {
+    // GSIs lag 400 ms (well within the 1.5 s settle time assumed for them, however slow this
+    // machine's requests); the writer pauses 2 s between staging and the commit, so its versions
+    // reach the GSIs' final keys (finalizing moves them) long after their staging: the
+    // recent-change items must count from then.
+    const { region, dynamoEndpoint, tableName } = config();
+    const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    const repository = new ResourceRepository(createDocumentClient({ region, dynamoEndpoint, simulatedGsiLagMs: 400 }), tableName, {
+      faults: { after: (stage) => void (stage === 'staged' && pause(2_000)) },
+    });
+    const tenant = parseTenantId(`lag-${randomUUID().slice(0, 8)}`);
+    const family = `Late${randomUUID().slice(0, 6)}`;
+    const created = Array.from({ length: 40 }, () => randomUUID());
+    await repository.commitAtomically(
+      created.map((id) => ({ key: { tenant, resourceType: 'Patient', id }, method: 'POST', state: NEW_RESOURCE_STATE, resource: { resourceType: 'Patient', id, name: [{ family }] } })),
+    );
+    const context = { repository, tenant, principal: 'test', searchEngine: new DynamoSearchEngine(repository, 10_000, new RecentChanges(repository, { settleMs: 1_500 })) };
+    const { result } = await searchResources(context, { resourceType: 'Patient', parameters: { family: [family] }, strict: true, defaultCount: 100, maxCount: 100 });
+    expect(result.matches.map((resource) => resource.id).sort()).toEqual([...created].sort());
   });
 });
