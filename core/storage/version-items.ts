@@ -270,6 +270,10 @@ export function rollbackItems(tableName: string, key: ResourceKey, current: Tabl
     { Delete: { TableName: tableName, Key: { PK, SK: staged.SK }, ...marked } },
     ...(!isPlaceholder(current) && staged.body ? [{ Delete: { TableName: tableName, Key: { PK, SK: STAGED_SK } } }] : []),
     ...added.map((item) => ({ Delete: { TableName: tableName, Key: { PK, SK: item.SK } } })),
+    // A create's recent-change item stands for a version that will never exist (no other write of
+    // the id can exist while its placeholder is marked); an update's stays, standing for the
+    // resource, whose previous write's item staging replaced.
+    ...(isPlaceholder(current) ? [{ Delete: { TableName: tableName, Key: recentChangeKey(key.tenant, key.resourceType, key.id) } }] : []),
   ];
 }
 

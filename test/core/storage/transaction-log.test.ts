@@ -15,7 +15,7 @@ import { FhirError } from '../../../core/errors.js';
 import { searchResources, type FhirContext } from '../../../core/fhir/interactions.js';
 import { DynamoSearchEngine } from '../../../core/search/dynamodb/engine.js';
 import { createDocumentClient, dynamoUsage, resetDynamoUsage } from '../../../core/storage/dynamo-client.js';
-import { gsi3OpenTransactionsPartition, resourcePK, STAGED_SK } from '../../../core/storage/keys.js';
+import { gsi3OpenTransactionsPartition, RECENT_CHANGE_SHARDS, recentChangesPK, resourcePK, STAGED_SK } from '../../../core/storage/keys.js';
 import { NEW_RESOURCE_STATE, ResourceRepository, type PlannedWrite, type ResourceKey } from '../../../core/storage/repository.js';
 import type { CommitStage } from '../../../core/storage/transaction-log.js';
 import { parseTenantId, type TenantId } from '../../../core/tenant.js';
@@ -166,6 +166,16 @@ async function leftovers({ tenant, keys }: Scenario): Promise<string[]> {
   return [...found, ...(open.Items ?? []).map((item) => `${item.PK}`)];
 }
 
+/** The recent-change items left for the scenario's created Observations (`new-…`). */
+async function createdInOverlay({ tenant }: Scenario): Promise<string[]> {
+  const shards = await Promise.all(
+    Array.from({ length: RECENT_CHANGE_SHARDS }, (_, shard) =>
+      client.send(new QueryCommand({ TableName: config.tableName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': recentChangesPK(tenant, 'Observation', shard) }, ConsistentRead: true })),
+    ),
+  );
+  return shards.flatMap((page) => (page.Items ?? []).map((item) => String(item.SK))).filter((id) => id.startsWith('new-'));
+}
+
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
     () => undefined,
@@ -215,6 +225,7 @@ describe('a writer that crashes before the commit point', () => {
       // One writer past the deadline rolls the whole transaction back.
       expect((await later().readWriteState(staged)).kind).toBe('present');
       expect(await leftovers(s)).toEqual([]);
+      expect(await createdInOverlay(s), 'no recent-change item for a create that never happened').toEqual([]);
       await expectTransaction(fresh, s, false);
       const retried = await fresh.commitAtomically(await s.plan());
       expect(retried).toHaveLength(writes.length);
