@@ -108,9 +108,10 @@ export class StreamProcessor {
    * refresh interval ago and written `settleMs` ago, the bound assumed for GSI propagation. Never
    * waits: an item not due yet is removed by a later batch, and until then costs a search only its
    * key read. A change already settled when the index will have refreshed (a backlog) is not
-   * marked: its item becomes removable at the same moment. A failed mark or removal, or a
-   * processor that stops first, leaves items that only make searches re-read a resource until a
-   * later change of it or the TTL removes them, so it fails nothing.
+   * marked: its item becomes removable at the same moment. A failed removal is retried at a
+   * later batch; a failed mark, or a processor that stops first, leaves items that only make
+   * searches re-read a resource until a later change of it or the TTL removes them, so it fails
+   * nothing.
    */
   private async settleRecentChanges(indexed: readonly { change: ResourceChange }[], indexedAt: number): Promise<void> {
     const { recentChanges, indexer } = this.dependencies;
@@ -138,7 +139,10 @@ export class StreamProcessor {
     due.forEach(([resource]) => this.pendingRemovals.delete(resource));
     await Promise.all([
       toMark.length > 0 ? recentChanges.markIndexed(toMark, indexedAt).catch(() => undefined) : undefined,
-      due.length > 0 ? recentChanges.forget(due.map(([, { change }]) => change)).catch(() => undefined) : undefined,
+      // A failed removal (DynamoDB busy) is tried again at a later batch, unless a newer version's is pending by then.
+      due.length > 0
+        ? recentChanges.forget(due.map(([, { change }]) => change)).catch(() => due.forEach(([resource, removal]) => this.pendingRemovals.has(resource) || this.pendingRemovals.set(resource, removal)))
+        : undefined,
     ]);
   }
 

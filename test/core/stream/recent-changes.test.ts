@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { AuditLog } from '../../../core/audit/audit-log.js';
@@ -38,8 +38,11 @@ const repository = new ResourceRepository(documents, tableName);
 const SETTLE_MS = 60 * 60 * 1000;
 const BY_INDEX: Reliance = { indexRefreshMs: INDEX_REFRESH_MS };
 
-/** A tenant of its own, a processor over the real indexer, audit log and (topic-less) publisher, and a clock the test moves. */
-function rig() {
+/**
+ * A tenant of its own, a processor over the real indexer, audit log and (topic-less) publisher, and
+ * a clock the test moves; the processor reaches the overlay through `overlayClient`.
+ */
+function rig(overlayClient: DynamoDBDocumentClient = documents) {
   const tenant = parseTenantId(`recent-${randomUUID().slice(0, 8)}`);
   const clock = { now: Date.now() };
   const overlay = (options: { limit?: number } = {}) => new RecentChanges(repository, { settleMs: SETTLE_MS, now: () => clock.now, ...options });
@@ -47,7 +50,7 @@ function rig() {
     indexer: new ResourceIndexer(search.client, search.index),
     auditLog: new AuditLog(documents, tableName),
     publisher: new EventPublisher(new SNSClient({ region }), { changeTopicArn: undefined, auditTopicArn: undefined, snsEndpoint: undefined }),
-    recentChanges: overlay(),
+    recentChanges: new RecentChanges(new ResourceRepository(overlayClient, tableName), { settleMs: SETTLE_MS, now: () => clock.now }),
     now: () => clock.now,
   });
   const context: FhirContext = { repository, searchEngine: new DynamoSearchEngine(repository, 10_000), tenant, principal: 'test' };
@@ -141,6 +144,31 @@ describe('the stream processor and the recent-changes overlay', () => {
     const next = await r.create('Next');
     await r.processor.process(await r.records(next));
     expect(await r.stored()).toEqual([`Patient/${next.id}`]);
+  });
+
+  it('tries a removal DynamoDB refused again at a later batch', async () => {
+    let refusals = 1;
+    const refusing = new Proxy(documents, {
+      get: (target, property, receiver) =>
+        property === 'send'
+          ? async (command: Parameters<typeof documents.send>[0]) => {
+              if (command instanceof DeleteCommand && refusals-- > 0) {
+                throw new Error('busy');
+              }
+              return target.send(command);
+            }
+          : Reflect.get(target, property, receiver),
+    });
+    const r = rig(refusing);
+    const first = await r.create('First');
+    await r.processor.process(await r.records(first));
+    r.clock.now += SETTLE_MS + INDEX_REFRESH_MS;
+    const second = await r.create('Second');
+    await r.processor.process(await r.records(second));
+    expect(await r.stored(), 'the removal was refused').toEqual([`Patient/${first.id}`, `Patient/${second.id}`].sort());
+    const third = await r.create('Third');
+    await r.processor.process(await r.records(third));
+    expect(await r.stored(), 'and made at the next batch').toEqual([`Patient/${second.id}`, `Patient/${third.id}`].sort());
   });
 
   it('counts only the items a search still needs against the limit', async () => {
