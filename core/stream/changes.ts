@@ -37,6 +37,11 @@ export interface ResourceChange {
   readonly action: ChangeAction;
   readonly method: WriteMethod;
   readonly lastUpdated: string;
+  /**
+   * Finalized by a large transaction (its CURRENT was marked): the version reached its final
+   * index keys at this write, which may be long after `lastUpdated`, the transaction's time.
+   */
+  readonly finalized?: true;
   readonly author?: string;
   /** Absent for a deletion. */
   readonly resource?: Resource;
@@ -84,6 +89,7 @@ function resourceChangeOf(record: TableStreamRecord): ResourceChange | undefined
     action: next.deleted ? 'delete' : existedBefore ? 'update' : 'create',
     method: next.method,
     lastUpdated: next.lastUpdated,
+    ...(record.oldImage?.pendingTx === undefined ? {} : { finalized: true }),
     ...(next.author === undefined ? {} : { author: next.author }),
     ...(next.body && !next.deleted ? { resource: decodeBody(next.body) } : {}),
   };

@@ -122,7 +122,9 @@ export class StreamProcessor {
     const toMark: IndexedChange[] = [];
     for (const { change } of indexed) {
       const key = { tenant: change.tenant, resourceType: change.resourceType, id: change.id, version: change.version };
-      const settledAt = Date.parse(change.lastUpdated) + recentChanges.settleMs;
+      // The GSIs' settle time runs from the write that gave the version its index keys: for a
+      // large transaction's, its finalizing, which happened before this batch was read.
+      const settledAt = (change.finalized ? indexedAt : Date.parse(change.lastUpdated)) + recentChanges.settleMs;
       if (indexer && settledAt > searchableAt) {
         toMark.push(key);
       }

@@ -82,6 +82,15 @@ function rig(overlayClient: DynamoDBDocumentClient = documents) {
           return { sequenceNumber: `${Date.now()}${index}`, eventName: 'INSERT' as const, keys, newImage: Item };
         }),
       ),
+    /** The same, as a large transaction's finalizing writes it: over its marked placeholder. */
+    finalizedRecords: async (...versions: ResourceVersion[]): Promise<TableStreamRecord[]> =>
+      Promise.all(
+        versions.map(async (version, index) => {
+          const keys = { PK: resourcePK(tenant, 'Patient', version.id), SK: CURRENT_SK };
+          const { Item } = await documents.send(new GetCommand({ TableName: tableName, Key: keys, ConsistentRead: true }));
+          return { sequenceNumber: `${Date.now()}${index}`, eventName: 'MODIFY' as const, keys, newImage: Item, oldImage: { ...keys, pendingTx: 'tx' } };
+        }),
+      ),
   };
 }
 
@@ -144,6 +153,22 @@ describe('the stream processor and the recent-changes overlay', () => {
     const next = await r.create('Next');
     await r.processor.process(await r.records(next));
     expect(await r.stored()).toEqual([`Patient/${next.id}`]);
+  });
+
+  it('counts a large transaction’s settle time from its finalizing, not from its time', async () => {
+    const r = rig();
+    const finalized = await r.create('Finalized');
+    // Finalized (and its stream record read) long after the transaction's lastUpdated.
+    r.clock.now += SETTLE_MS + INDEX_REFRESH_MS;
+    await r.processor.process(await r.finalizedRecords(finalized));
+    r.clock.now += INDEX_REFRESH_MS + 1;
+    const next = await r.create('Next');
+    await r.processor.process(await r.records(next));
+    expect(await r.stored(), 'the GSIs may still lack its final keys').toEqual([`Patient/${finalized.id}`, `Patient/${next.id}`].sort());
+    r.clock.now += SETTLE_MS;
+    const last = await r.create('Last');
+    await r.processor.process(await r.records(last));
+    expect(await r.stored()).toEqual([`Patient/${last.id}`]);
   });
 
   it('tries a removal DynamoDB refused again at a later batch', async () => {
