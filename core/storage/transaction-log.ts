@@ -57,6 +57,7 @@ import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, TransactionCanceledException, TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FhirError } from '../errors.js';
+import { mapLimited } from '../map-limited.js';
 import type { TenantId } from '../tenant.js';
 import { CURRENT_SK, TRANSACTION_RESOURCES_SK, TRANSACTION_SK, gsi3OpenTransaction, gsi3OpenTransactionsPartition, resourcePK, transactionPK, versionSK } from './keys.js';
 import { queryPages } from './paginate.js';
@@ -234,16 +235,20 @@ export class TransactionLog {
     const going = () => halted === undefined;
     await Promise.all([
       // Key order: two transactions meet first at their first shared resource.
-      eachWhile(contended, 1, going, (chunk) => send(() => this.stageChunk([fence], chunk))),
-      eachWhile(fresh, STAGE_PARALLEL, going, (chunk) =>
-        send(() =>
-          this.stageChunk([], chunk, () => {
-            // Unfenced: none is sent (retries included) once a finisher could be near to aborting the transaction.
-            if (this.now() > deadline - FRESH_STAGING_MARGIN_MS) {
-              throw leaseExpired();
-            }
-          }),
-        ),
+      mapLimited(contended, 1, async (chunk) => going() && send(() => this.stageChunk([fence], chunk))),
+      mapLimited(
+        fresh,
+        STAGE_PARALLEL,
+        async (chunk) =>
+          going() &&
+          send(() =>
+            this.stageChunk([], chunk, () => {
+              // Unfenced: none is sent (retries included) once a finisher could be near to aborting the transaction.
+              if (this.now() > deadline - FRESH_STAGING_MARGIN_MS) {
+                throw leaseExpired();
+              }
+            }),
+          ),
       ),
     ]);
     if (halted?.error instanceof InjectedFault) {
@@ -525,17 +530,6 @@ function chunksOf(units: readonly Unit[], reserved: number): Unit[][] {
  */
 function approximateBytes(items: readonly TransactItem[]): number {
   return items.reduce((sum, item) => sum + ITEM_OVERHEAD_BYTES + 2 * ((item.Put?.Item as { body?: Uint8Array } | undefined)?.body?.length ?? 0), 0);
-}
-
-/** Runs `task` over `items`, `limit` at a time, starting none once `going` says stop; `task` must not reject. */
-async function eachWhile<T>(items: readonly T[], limit: number, going: () => boolean, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length && going()) {
-      await task(items[next++] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** What a test's fault hook threw: the writer stops there as if its process died, cleaning nothing up. */
